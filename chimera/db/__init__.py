@@ -1,0 +1,1 @@
+"""Chimera's database plumbing: the zero-config embedded PostgreSQL server and helpers."""

@@ -1,0 +1,150 @@
+"""Readable terminal output for the CLI (rich). JSON output does not come through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+ROUTE_STYLE = {"publish": "green", "async_review": "yellow", "review": "red"}
+
+
+def progress_line(event: dict[str, Any]) -> str:
+    """One line of live progress from a node's event."""
+    kind = event.get("event", "?")
+    task = f"[cyan]{event['task_id']}[/] " if event.get("task_id") else ""
+    attempt = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
+    if kind == "planned":
+        return f"  planner  planned {len(event.get('tasks', []))} tasks"
+    if kind == "drafted":
+        return f"  {task}worker  drafted{attempt}"
+    if kind == "judged":
+        v = event.get("verdict", {})
+        route = v.get("route", "?")
+        flags = f" [red]{', '.join(v.get('flags', []))}[/]" if v.get("flags") else ""
+        style = ROUTE_STYLE.get(route, "white")
+        return f"  {task}judge   {v.get('confidence', 0):.3f} -> [{style}]{route}[/]{flags}"
+    if kind == "review_requested":
+        return f"  {task}review  waiting for a reviewer"
+    if kind == "decided":
+        return f"  {task}review  {event.get('decision')} by {escape(event.get('reviewer', '?'))}"
+    if kind == "published":
+        return f"  {task}publish {event.get('post_id')} ({event.get('review')} review)"
+    if kind == "discarded":
+        return f"  {task}discard {escape(event.get('reason', ''))}"
+    if kind == "completed":
+        return f"  done     {escape(event.get('summary', ''))}"
+    return f"  {task}{kind}"
+
+
+def thread(console: Console, view: dict[str, Any]) -> None:
+    status = view["status"]
+    colour = {"completed": "green", "interrupted": "yellow"}.get(status, "red")
+    console.print(
+        f"[bold]{view['thread_id']}[/]  [{colour}]{status}[/]  persona [bold]{view['persona']}[/]"
+        f"  model [magenta]{escape(view['model'])}[/]"
+    )
+    console.print(f"goal: {escape(view['goal'])}", highlight=False)
+    latest = {r["task_id"]: r for r in view["results"]}
+    published = {p["task_id"]: p for p in view["published"]}
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("task", "topic", "conf.", "route", "outcome", "text"):
+        table.add_column(column, overflow="fold")
+    for task in view["tasks"]:
+        result = latest.get(task["id"])
+        post = published.get(task["id"])
+        if post:
+            outcome = f"published {post['post_id']} ({post['review']} review)"
+        elif any(d["task_id"] == task["id"] for d in view["discarded"]):
+            outcome = "discarded"
+        elif any(i["task_id"] == task["id"] for i in view["interrupts"]):
+            outcome = "[yellow]waiting for review[/]"
+        else:
+            outcome = "in progress"
+        route = result["route"] if result else ""
+        table.add_row(
+            task["id"],
+            escape(task["topic"]),
+            f"{result['confidence']:.3f}" if result else "",
+            f"[{ROUTE_STYLE.get(route, 'white')}]{route}[/]" if route else "",
+            outcome,
+            escape(result["text"]) if result else "",
+        )
+    console.print(table)
+    for item in view["interrupts"]:
+        flags = ", ".join(item["flags"]) or "low confidence"
+        console.print(
+            f"[yellow]review[/] {item['task_id']} (confidence {item['confidence']:.3f}; {flags})"
+            f"\n  id: [bold]{item['id']}[/]"
+        )
+        for reason in item["reasons"]:
+            console.print(f"  - {escape(reason)}", highlight=False)
+    if view["interrupts"]:
+        first = view["interrupts"][0]["id"]
+        console.print(
+            f"resume with: chimera resume {view['thread_id']} --item {first} "
+            "--decision approve|edit|reject|retry"
+        )
+    if view.get("summary"):
+        console.print(view["summary"])
+    if view.get("error"):
+        console.print(f"[red]last error:[/] {escape(view['error'])}")
+    for cp in view.get("checkpoints") or []:
+        console.print(
+            f"  checkpoint {cp['checkpoint_id']} step {cp['step']} {cp['source']}"
+            f" next={','.join(cp['next']) or '-'} {cp['created_at']}"
+        )
+
+
+def threads(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no threads yet: start one with chimera run --persona ava --goal '...'")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("thread", "status", "persona", "updated", "goal"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["thread_id"], r["status"], r["persona_id"], r["updated_at"], escape(r["goal"])
+        )
+    console.print(table)
+
+
+def posts(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no posts published yet")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("post", "thread/task", "platform", "review", "status", "text"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["post_id"],
+            f"{r['thread_id']}/{r['task_id']}",
+            f"{r['platform']} {escape(r['handle'])}",
+            r["review"],
+            r["review_status"],
+            escape(r["text"]),
+        )
+    console.print(table)
+
+
+def audit(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("time", "task", "event", "actor", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        payload = r["payload"]
+        detail = (
+            payload.get("verdict", {}).get("route")
+            or payload.get("decision")
+            or payload.get("post_id")
+            or payload.get("summary")
+            or ""
+        )
+        table.add_row(
+            r["created_at"], r["task_id"] or "", r["event"], escape(r["actor"]), escape(str(detail))
+        )
+    console.print(table)

@@ -1,0 +1,33 @@
+"""Planner: breaks the goal into typed tasks (structured output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from chimera.models.structured import structured_call
+from chimera.node_support import audit
+from chimera.prompting import planner_messages
+from graphs.context import Context
+from graphs.schemas import Plan
+from graphs.state import State, Task
+
+
+async def planner(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    model = ctx.services.chat_model(ctx.planner_model, ctx.model_timeout_s)
+    messages = planner_messages(ctx.planner_prompt, state["persona"], state["goal"], ctx.max_tasks)
+    plan = await structured_call(model, Plan, messages, node="planner")
+    tasks = [
+        Task(id=f"t{i}", kind=t.kind, topic=t.topic.strip(), brief=t.brief.strip())
+        for i, t in enumerate(plan.tasks[: ctx.max_tasks], start=1)
+    ]
+    await audit(
+        runtime,
+        "planned",
+        actor=f"planner:{ctx.planner_model}",
+        payload={"goal": state["goal"], "tasks": list(tasks)},
+        dedupe="planned",
+    )
+    return {"tasks": tasks}

@@ -1,0 +1,54 @@
+"""Publish: the only node with an external effect, run after the gate, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from chimera.node_support import audit, thread_id_of
+from chimera.services import PublishRequest
+from graphs.context import Context
+from graphs.state import PublishedPost, ReviewMode, TaskState
+
+
+async def publish(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    persona, task = state["persona"], state["task"]
+    attempt = state.get("attempt") or 1
+    review: ReviewMode = state.get("review") or "none"
+    request = PublishRequest(
+        thread_id=thread_id_of(runtime),
+        task_id=task["id"],
+        attempt=attempt,
+        persona_id=persona["id"],
+        handle=persona["handle"],
+        platform=persona["platforms"][0],
+        text=state["draft"],
+        review=review,
+        confidence=state["verdict"]["confidence"],
+    )
+    # The publisher keys on (thread, task, attempt): a replay returns the same post.
+    receipt = await ctx.services.publisher.publish(request)
+    await audit(
+        runtime,
+        "published",
+        actor="publisher",
+        task_id=task["id"],
+        payload={
+            "attempt": attempt,
+            "post_id": receipt.post_id,
+            "platform": receipt.platform,
+            "review": review,
+            "first_delivery": receipt.created,
+        },
+        dedupe=f"{task['id']}:{attempt}:published",
+    )
+    post = PublishedPost(
+        task_id=task["id"],
+        attempt=attempt,
+        post_id=receipt.post_id,
+        platform=receipt.platform,
+        review=review,
+    )
+    return {"published": [post]}

@@ -1,0 +1,77 @@
+"""Shared fixtures: real PostgreSQL servers (embedded and external), fresh databases.
+
+Integration tests run against both PostgreSQLs: the embedded one Chimera starts
+by itself, and an external server named by CHIMERA_TEST_DATABASE_URL. Under
+CI=true a missing external server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import pytest_asyncio
+
+from chimera.db.database import Database
+from chimera.db.embedded import EmbeddedPostgres, ensure_database
+from chimera.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("chimera-home")
+    server = EmbeddedPostgres(home)
+    uri = server.start()
+    yield uri
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def external_server() -> str:
+    url = os.environ.get("CHIMERA_TEST_DATABASE_URL")
+    if not url:
+        message = "CHIMERA_TEST_DATABASE_URL is not set: no external PostgreSQL to test against"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"external PostgreSQL unreachable: {exc}")
+        pytest.skip(f"external PostgreSQL unreachable: {exc}")
+    return url
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["embedded", "external"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database on each kind of PostgreSQL, for this test session."""
+    server = request.getfixturevalue(f"{request.param}_server")
+    name = f"chimera_test_{secrets.token_hex(4)}"
+    url = ensure_database(server, name)
+    yield url
+    _drop_database(server, name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = await Database.open(Settings(database_url=database_url))
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def thread_id() -> str:
+    return "test-" + secrets.token_hex(6)
