@@ -144,7 +144,9 @@ def draft(prompt: str) -> dict[str, Any]:
         if focus:
             topic = _clean_item(focus.group(1).split(".")[0])
     angle = brief.split(":", 1)[1].strip(" .") if ":" in brief else brief
-    lowercase = bool(examples) and sum(e == e.lower() for e in examples) * 2 > len(examples)
+    # Hashtags keep their case in lowercase voices (#AI), so they do not count.
+    bare = [re.sub(r"#\w+", "", e) for e in examples]
+    lowercase = bool(bare) and sum(b == b.lower() for b in bare) * 2 > len(bare)
     emojis = Counter(m for e in examples for m in _EMOJI.findall(e))
     opener = _pick(OPENERS, topic, brief).format(topic=topic, Topic=topic[:1].upper() + topic[1:])
     body = f"{angle[:1].upper()}{angle[1:]}." if angle else ""

@@ -1,0 +1,50 @@
+"""The gate's routes at their edges, and the combiner."""
+
+from __future__ import annotations
+
+import pytest
+
+from chimera.judging.gate import combine, route_for
+from graphs.context import Context
+from graphs.state import Signal
+
+
+@pytest.mark.parametrize(
+    ("confidence", "route"),
+    [
+        (0.0, "review"),
+        (0.6999, "review"),
+        (0.7, "async_review"),  # exactly 0.7 publishes, listed for async review
+        (0.8, "async_review"),
+        (0.9, "async_review"),  # exactly 0.9 still gets an async review
+        (0.9001, "publish"),
+        (1.0, "publish"),
+    ],
+)
+def test_route_edges(confidence: float, route: str) -> None:
+    assert route_for(confidence, [], 0.7, 0.9) == route
+
+
+@pytest.mark.parametrize("flag", ["sensitive:health", "injection", "policy:ai_disclosure_missing"])
+def test_any_flag_interrupts_whatever_the_score(flag: str) -> None:
+    assert route_for(1.0, [flag], 0.7, 0.9) == "review"
+
+
+def test_persona_thresholds_override_context() -> None:
+    ctx = Context()
+    assert ctx.thresholds_for({}) == (0.7, 0.9)
+    review, publish = ctx.thresholds_for({"review": 0.72, "publish": 0.92})
+    assert (review, publish) == (0.72, 0.92)
+    assert route_for(0.71, [], review, publish) == "review"
+    assert route_for(0.91, [], review, publish) == "async_review"
+
+
+def test_combine_is_a_weighted_mean() -> None:
+    signals = [
+        Signal(name="a", score=1.0, weight=0.5, reasons=[]),
+        Signal(name="b", score=0.0, weight=0.3, reasons=[]),
+        Signal(name="c", score=0.5, weight=0.2, reasons=[]),
+    ]
+    assert combine(signals) == pytest.approx(0.6)
+    with pytest.raises(ValueError):
+        combine([Signal(name="z", score=1.0, weight=0.0, reasons=[])])
