@@ -49,35 +49,31 @@ def thread(console: Console, view: dict[str, Any]) -> None:
     console.print(f"goal: {escape(view['goal'])}", highlight=False)
     latest = {r["task_id"]: r for r in view["results"]}
     published = {p["task_id"]: p for p in view["published"]}
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("task", "topic", "conf.", "route", "outcome", "text"):
-        table.add_column(column, overflow="fold")
+    discarded = {d["task_id"] for d in view["discarded"]}
+    waiting = {i["task_id"] for i in view["interrupts"]}
     for task in view["tasks"]:
         result = latest.get(task["id"])
         post = published.get(task["id"])
         if post:
-            outcome = f"published {post['post_id']} ({post['review']} review)"
-        elif any(d["task_id"] == task["id"] for d in view["discarded"]):
-            outcome = "discarded"
-        elif any(i["task_id"] == task["id"] for i in view["interrupts"]):
+            outcome = f"[green]published[/] {post['post_id']} ({post['review']} review)"
+        elif task["id"] in discarded:
+            outcome = "[red]discarded[/]"
+        elif task["id"] in waiting:
             outcome = "[yellow]waiting for review[/]"
         else:
             outcome = "in progress"
-        route = result["route"] if result else ""
-        table.add_row(
-            task["id"],
-            escape(task["topic"]),
-            f"{result['confidence']:.3f}" if result else "",
-            f"[{ROUTE_STYLE.get(route, 'white')}]{route}[/]" if route else "",
-            outcome,
-            escape(result["text"]) if result else "",
-        )
-    console.print(table)
+        score = ""
+        if result:
+            style = ROUTE_STYLE.get(result["route"], "white")
+            score = f" {result['confidence']:.3f} [{style}]{result['route']}[/]"
+        console.print(f"[cyan]{task['id']}[/] {escape(task['topic'])}{score}  {outcome}")
+        if result:
+            console.print(f"    {escape(result['text'])}", highlight=False)
     for item in view["interrupts"]:
         flags = ", ".join(item["flags"]) or "low confidence"
         console.print(
             f"[yellow]review[/] {item['task_id']} (confidence {item['confidence']:.3f}; {flags})"
-            f"\n  id: [bold]{item['id']}[/]"
+            f" id [bold]{item['id']}[/]"
         )
         for reason in item["reasons"]:
             console.print(f"  - {escape(reason)}", highlight=False)
@@ -107,7 +103,11 @@ def threads(console: Console, rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
-            r["thread_id"], r["status"], r["persona_id"], r["updated_at"], escape(r["goal"])
+            r["thread_id"],
+            r["status"],
+            r["persona_id"],
+            r["updated_at"][:19].replace("T", " "),
+            escape(r["goal"]),
         )
     console.print(table)
 
@@ -145,6 +145,10 @@ def audit(console: Console, rows: list[dict[str, Any]]) -> None:
             or ""
         )
         table.add_row(
-            r["created_at"], r["task_id"] or "", r["event"], escape(r["actor"]), escape(str(detail))
+            r["created_at"][:19].replace("T", " "),
+            r["task_id"] or "",
+            r["event"],
+            escape(r["actor"]),
+            escape(str(detail)),
         )
     console.print(table)
