@@ -8,10 +8,8 @@ and structured_call.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -23,14 +21,7 @@ from chimera.errors import ConfigError, ModelOutputError
 from chimera.models.factory import load_chat_model
 from chimera.models.structured import structured_call
 from graphs.schemas import Draft, Plan, Rating
-
-try:
-    from support.openai_server import OpenAICompatibleServer, error, text, tool_call
-except ModuleNotFoundError:
-    # pytest's default "prepend" import mode puts this file's own directory on
-    # sys.path, not tests/; a tests/conftest.py or `pythonpath = ["tests"]` would.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from support.openai_server import OpenAICompatibleServer, error, text, tool_call
+from support.openai_server import OpenAICompatibleServer, error, text, tool_call
 
 API_KEY = "sk-chimera-test-5f2c9a1e7b"
 MODEL_SPEC = "openai:test-model"

@@ -1,0 +1,96 @@
+"""The whole graph through a real OpenAI-compatible endpoint, on a real PostgreSQL:
+planner, worker and judge each reach the HTTP server; a bad reply fails the thread
+clearly, publishes nothing more, and the thread continues once the model behaves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chimera.db.database import Database
+from chimera.errors import ModelOutputError
+from chimera.models.factory import load_chat_model
+from chimera.runner import Runner
+from graphs.context import Context
+from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, tool_call
+
+PLAN = {
+    "tasks": [
+        {"kind": "post", "topic": "thrifting", "brief": "A post on thrifting."},
+        {"kind": "post", "topic": "clothing repair", "brief": "A post on mending."},
+    ]
+}
+
+
+def answer_by_tool(rating: dict[str, Any] | str) -> Any:
+    """A server reply that answers whichever structured output the request forces."""
+
+    def reply(request: RecordedRequest) -> Reply:
+        tool = request.forced_tool
+        if tool == "Plan":
+            return tool_call(PLAN)
+        if tool == "Draft":
+            user = request.body["messages"][-1]["content"]
+            topic = "thrifting" if "<topic>thrifting</topic>" in user else "clothing repair"
+            return tool_call({"text": f"My take on {topic}, secondhand first. #AI"})
+        return tool_call(rating)
+
+    return reply
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAICompatibleServer]:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with OpenAICompatibleServer() as srv:
+        monkeypatch.setenv("CHIMERA_OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("CHIMERA_OPENAI_API_KEY", "sk-graph-test-0123456789")
+        load_chat_model.cache_clear()
+        yield srv
+    load_chat_model.cache_clear()
+
+
+def provider_runner(database: Database) -> Runner:
+    spec = "openai:test-model"
+    ctx = Context(planner_model=spec, worker_model=spec, judge_model=spec, model_timeout_s=5)
+    return Runner(database, ctx)
+
+
+async def test_graph_runs_on_the_provider(
+    database: Database, server: OpenAICompatibleServer, thread_id: str
+) -> None:
+    server.default = answer_by_tool({"score": 5, "reasons": []})
+    view = await provider_runner(database).run("two posts", "ava", thread_id)
+    assert view["status"] == "completed"
+    assert view["model"] == "openai:test-model"
+    assert [t["topic"] for t in view["tasks"]] == ["thrifting", "clothing repair"]
+    assert {r["text"] for r in view["results"]} == {
+        "My take on thrifting, secondhand first. #AI",
+        "My take on clothing repair, secondhand first. #AI",
+    }
+    assert len(view["published"]) == 2
+    tools = sorted(r.forced_tool or "" for r in server.requests)
+    assert tools == ["Draft", "Draft", "Plan", "Rating", "Rating"]
+    assert all(r.bearer_token == "sk-graph-test-0123456789" for r in server.requests)
+
+
+async def test_bad_model_reply_fails_clearly_then_continues(
+    database: Database, server: OpenAICompatibleServer, thread_id: str
+) -> None:
+    runner = provider_runner(database)
+    server.default = answer_by_tool('{"score": "excellent"')  # not JSON
+    with pytest.raises(ModelOutputError, match=r"judge: .*Rating"):
+        await runner.run("two posts", "ava", thread_id)
+    thread = await runner.threads.get(thread_id)
+    assert thread is not None and thread["status"] == "failed"
+    assert "ModelOutputError" in (thread["error"] or "")
+    assert await runner.posts(thread_id) == []
+
+    server.default = answer_by_tool({"score": 5, "reasons": []})
+    planned_before = sum(r.forced_tool == "Plan" for r in server.requests)
+    view = await runner.run(None, None, thread_id)
+    assert view["status"] == "completed" and len(view["published"]) == 2
+    # The plan was checkpointed: continuing did not plan again.
+    assert sum(r.forced_tool == "Plan" for r in server.requests) == planned_before
