@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -214,7 +215,14 @@ def _mask_url(url: str) -> str:
     return url
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # A normal exit runs the atexit hooks, so an embedded PostgreSQL this process owns
+    # is stopped; the graph continues from its last checkpoint with --thread.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(
         level=logging.DEBUG if os.environ.get("CHIMERA_DEBUG") else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
