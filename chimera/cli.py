@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from chimera import render
 from chimera.errors import ChimeraError, InputError
@@ -42,10 +43,10 @@ def _execute(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except ChimeraError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted: the thread continues from its last checkpoint with --thread")
@@ -54,7 +55,7 @@ def _execute(work: Callable[[], Awaitable[T]]) -> T:
         if os.environ.get("CHIMERA_DEBUG"):
             raise
         message = redact_value(f"{type(exc).__name__}: {exc}")
-        err.print(f"[bold red]internal error:[/] {message}", highlight=False)
+        err.print(f"[bold red]internal error:[/] {escape(message)}", highlight=False)
         err.print("set CHIMERA_DEBUG=1 for the traceback")
         raise typer.Exit(1) from None
 
