@@ -64,13 +64,23 @@ def _emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-async def _with_runner(action: Callable[[Any], Awaitable[T]]) -> T:
+async def _with_runner(action: Callable[[Any], Awaitable[T]], *, memory: bool = False) -> T:
+    """Opens the database (and, for commands that run the graph, long-term memory)."""
     from chimera.db.database import Database
+    from chimera.memory.backend import open_memory
     from chimera.runner import Runner
+    from chimera.settings import Settings
 
-    db = await Database.open()
+    settings = Settings()
+    db = await Database.open(settings)
     try:
-        return await action(Runner(db))
+        if not memory:
+            return await action(Runner(db))
+        mem = await open_memory(settings, db)
+        try:
+            return await action(Runner(db, mem.store))
+        finally:
+            await mem.close()
     finally:
         await db.close()
 
@@ -96,7 +106,7 @@ def run(
 
     async def work() -> dict[str, Any]:
         return await _with_runner(
-            lambda r: r.run(goal, persona, thread, on_progress=_progress(as_json))
+            lambda r: r.run(goal, persona, thread, on_progress=_progress(as_json)), memory=True
         )
 
     view = _execute(work)
@@ -128,7 +138,8 @@ def resume(
                 feedback=feedback,
                 reviewer=who,
                 on_progress=_progress(as_json),
-            )
+            ),
+            memory=True,
         )
 
     view = _execute(work)
@@ -189,6 +200,7 @@ def db_status(as_json: JsonOpt = False) -> None:
         info: dict[str, Any] = {"embedded": False, "url": _mask_url(settings.database_url)}
     else:
         info = {"embedded": True, **EmbeddedPostgres(settings.home).status()}
+    info["memory"] = settings.memory_url or "the database itself"
     _emit_json(info) if as_json else out.print_json(data=info)
 
 
@@ -199,7 +211,7 @@ def db_stop() -> None:
     from chimera.settings import Settings
 
     settings = Settings()
-    if settings.database_url:
+    if settings.database_url and settings.memory_url != "embedded":
         err.print("error: CHIMERA_DATABASE_URL is set; Chimera does not manage that server")
         raise typer.Exit(2)
     EmbeddedPostgres(settings.home).stop()

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from chimera.memory.recall import Recollection
 from graphs.state import Persona, Task
 
 
@@ -67,11 +68,29 @@ def planner_messages(
     return [SystemMessage(render_system(template, persona)), HumanMessage(human)]
 
 
+def memory_block(recollection: Recollection) -> str:
+    return _section(
+        "memory",
+        "\n".join(
+            [
+                _section("facts", _bullets(m.text for m in recollection.facts)),
+                _section("past_posts", _bullets(m.text for m in recollection.posts)),
+            ]
+        ),
+    )
+
+
 def worker_messages(
-    template: str, persona: Persona, task: Task, feedback: str, disclosure_label: str
+    template: str,
+    persona: Persona,
+    task: Task,
+    feedback: str,
+    disclosure_label: str,
+    recollection: Recollection | None = None,
 ) -> list[BaseMessage]:
     parts = [
         persona_block(persona),
+        memory_block(recollection or Recollection()),
         f'<task kind="{task["kind"]}">\n<topic>{task["topic"]}</topic>\n'
         f"<brief>{task['brief']}</brief>\n</task>",
         f"<disclosure>{disclosure_label}</disclosure>",

@@ -10,12 +10,14 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command, Interrupt
 
 from chimera.audit import PostgresAuditLog, read_audit
 from chimera.db.database import Database
 from chimera.decisions import parse_decision
 from chimera.errors import InputError
+from chimera.memory.seed import seed_persona
 from chimera.models.factory import load_chat_model
 from chimera.outbox import SandboxPublisher, list_posts
 from chimera.personas import load_persona
@@ -35,8 +37,13 @@ def new_thread_id() -> str:
 
 
 class Runner:
-    def __init__(self, db: Database, context: Context | None = None) -> None:
+    def __init__(
+        self, db: Database, store: BaseStore | None = None, context: Context | None = None
+    ) -> None:
+        """``store`` is long-term memory; without one, workers recall nothing and
+        nothing is written back (reading threads needs none)."""
         self.db = db
+        self.store = store
         services = Services(
             publisher=SandboxPublisher(db.pool),
             audit=PostgresAuditLog(db.pool),
@@ -44,7 +51,7 @@ class Runner:
         )
         self.context = replace(context or Context(), services=services)
         self.graph: CompiledStateGraph[Any, Any, Any, Any] = builder.compile(
-            checkpointer=db.checkpointer
+            checkpointer=db.checkpointer, store=store
         )
         self.threads = ThreadRegistry(db.pool)
 
@@ -74,6 +81,8 @@ class Runner:
             if not persona:
                 raise InputError("name a persona (--persona ID or path to a SOUL.md)")
             loaded = load_persona(persona)
+            if self.store is not None:
+                await seed_persona(self.store, loaded)
             thread_id = thread_id or new_thread_id()
             await self.threads.start(thread_id, loaded["id"], goal, self.models())
             payload: Any = {"persona": loaded, "goal": goal}

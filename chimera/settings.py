@@ -20,6 +20,12 @@ class Settings(BaseSettings):
         default=Path(".chimera"),
         description="Chimera's own folder: the embedded database and its runtime files.",
     )
+    memory_url: str | None = Field(
+        default=None,
+        description="Long-term memory: unset, the database itself (needs pgvector); "
+        "'embedded' for the embedded PostgreSQL; a postgresql:// URL; weaviate://host:port; "
+        "or 'memory' for a store that lasts one process.",
+    )
     embedded_database: str = Field(
         default="chimera", description="Database name inside the embedded PostgreSQL."
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from chimera.memory import namespaces as ns
 from chimera.node_support import audit, thread_id_of
 from chimera.services import PublishRequest
 from graphs.context import Context
@@ -44,6 +45,20 @@ async def publish(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]
         },
         dedupe=f"{task['id']}:{attempt}:published",
     )
+    if runtime.store is not None:
+        # Written back so that later drafts recall it and the judge spots repeats.
+        await runtime.store.aput(
+            ns.posts(persona["id"]),
+            receipt.post_id,
+            {
+                "text": request.text,
+                "topic": task["topic"],
+                "thread_id": request.thread_id,
+                "task_id": task["id"],
+                "review": review,
+                "persona": persona["id"],
+            },
+        )
     post = PublishedPost(
         task_id=task["id"],
         attempt=attempt,

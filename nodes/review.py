@@ -8,7 +8,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from chimera.decisions import parse_decision
-from chimera.node_support import audit
+from chimera.memory import namespaces as ns
+from chimera.node_support import audit, thread_id_of
 from graphs.context import Context
 from graphs.state import TaskState
 
@@ -48,6 +49,22 @@ async def review(
         payload={"attempt": attempt, **decision},
         dedupe=f"{task['id']}:{attempt}:decided",
     )
+    if runtime.store is not None:
+        # Reviewer decisions are memory (and labels for calibration): keyed by thread, task
+        # and attempt, so a re-run of this node writes the same item again.
+        await runtime.store.aput(
+            ns.interactions(state["persona"]["id"]),
+            f"{thread_id_of(runtime)}:{task['id']}:{attempt}",
+            {
+                "text": decision.get("text") or state["draft"],
+                "draft": state["draft"],
+                "confidence": verdict["confidence"],
+                "signals": [{"name": s["name"], "score": s["score"]} for s in verdict["signals"]],
+                "flags": verdict["flags"],
+                **decision,
+            },
+            index=False,
+        )
     kind = decision["decision"]
     if kind == "approve":
         return Command(goto="publish", update={"review": "human", "reviewer": reviewer})

@@ -6,7 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.node_support import audit
+from chimera.memory import namespaces as ns
+from chimera.node_support import audit, thread_id_of
 from graphs.context import Context
 from graphs.state import State
 
@@ -23,8 +24,26 @@ def summarize(state: State) -> str:
     )
 
 
+def evolution_note(state: State) -> str:
+    """How this goal moved the persona: what it published about, for later recall."""
+    topics = {t["id"]: t["topic"] for t in state.get("tasks", [])}
+    published = [topics.get(p["task_id"], p["task_id"]) for p in state.get("published", [])]
+    rejected = [topics.get(d["task_id"], d["task_id"]) for d in state.get("discarded", [])]
+    note = f"Goal: {state['goal']}. Published on: {', '.join(published) or 'nothing'}."
+    if rejected:
+        note += f" Reviewers rejected: {', '.join(rejected)}."
+    return note
+
+
 async def summary(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     text = summarize(state)
+    if runtime.store is not None:
+        # The persona evolves through these summaries; its facts stay as written.
+        await runtime.store.aput(
+            ns.summaries(state["persona"]["id"]),
+            thread_id_of(runtime),
+            {"text": evolution_note(state), "summary": text},
+        )
     await audit(
         runtime, "completed", actor="chimera", payload={"summary": text}, dedupe="completed"
     )

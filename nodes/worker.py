@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from chimera.memory.recall import recall
 from chimera.models.structured import structured_call
 from chimera.node_support import audit
 from chimera.prompting import worker_messages
@@ -19,9 +20,11 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
     task = state["task"]
     attempt = state.get("attempt") or 1
     feedback = state.get("feedback", "")
+    persona = state["persona"]
     model = ctx.services.chat_model(ctx.worker_model, ctx.model_timeout_s)
+    memory = await recall(runtime.store, persona["id"], f"{task['topic']}: {task['brief']}")
     messages = worker_messages(
-        ctx.worker_prompt, state["persona"], task, feedback, ctx.disclosure_label
+        ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory
     )
     draft = await structured_call(model, Draft, messages, node="worker")
     await audit(
@@ -34,6 +37,7 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
             "text": draft.text,
             "notes": draft.notes,
             "feedback": feedback,
+            "recalled": memory.keys,
         },
         dedupe=f"{task['id']}:{attempt}:drafted",
     )

@@ -13,13 +13,17 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import pytest_asyncio
+from langgraph.store.base import BaseStore
+from psycopg_pool import AsyncConnectionPool
 
-from chimera.db.database import Database
+from chimera.db.database import CONNECTION_KWARGS, Database
 from chimera.db.embedded import EmbeddedPostgres, ensure_database
+from chimera.memory.store import has_pgvector, open_postgres_store
 from chimera.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -75,6 +79,23 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = await Database.open(Settings(database_url=database_url))
     yield db
     await db.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def memory_store(database: Database, embedded_server: str) -> AsyncIterator[BaseStore]:
+    """Long-term memory for ``database``: in the database itself where it has pgvector,
+    otherwise (the external server here) in a fresh database on the embedded server."""
+    if await has_pgvector(database.pool):
+        yield await open_postgres_store(database.pool)
+        return
+    name = f"chimera_memory_{secrets.token_hex(4)}"
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        ensure_database(embedded_server, name), kwargs=CONNECTION_KWARGS, open=False
+    )
+    await pool.open(wait=True)
+    yield await open_postgres_store(pool)
+    await pool.close()
+    _drop_database(embedded_server, name)
 
 
 @pytest.fixture

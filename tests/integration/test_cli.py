@@ -185,8 +185,15 @@ def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     name = f"chimera_cli_{secrets.token_hex(4)}"
     url = ensure_database(server, name)
     env["CHIMERA_DATABASE_URL"] = url
-    env["CHIMERA_HOME"] = str(home)  # unused with a URL; keeps ./.chimera out of the repo
-    yield Cli("external", env, home, workdir, url)
+    # The external PostgreSQL here has no pgvector: long-term memory lives in the
+    # embedded one, in this module's own home.
+    env["CHIMERA_MEMORY_URL"] = "embedded"
+    env["CHIMERA_HOME"] = str(home)
+    cli = Cli("external", env, home, workdir, url)
+    yield cli
+    stop = cli.call("db", "stop", expect=None)
+    assert stop.returncode == 0, stop.describe()
+    assert not EmbeddedPostgres(home).status()["running"]
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from langgraph.store.base import BaseStore
 
 from chimera.db.database import Database
 from chimera.db.migrate import migrate
 from chimera.errors import InputError, PersonaError
+from chimera.memory import namespaces as ns
 from chimera.runner import Runner
 from chimera.services import AuditEvent, PublishRequest
 
@@ -17,8 +19,8 @@ GOAL = "posts on: thrifting, gaming laptops, vaccines for kids and a fast fashio
 
 
 @pytest.fixture
-def runner(database: Database) -> Runner:
-    return Runner(database)
+def runner(database: Database, memory_store: BaseStore) -> Runner:
+    return Runner(database, memory_store)
 
 
 async def test_run_interrupt_resume_completes(runner: Runner, thread_id: str) -> None:
@@ -127,3 +129,25 @@ async def test_migrations_are_applied_once(database: Database) -> None:
         assert await migrate(conn) == []
         cur = await conn.execute("SELECT version FROM chimera_schema_migrations")
         assert [r["version"] for r in await cur.fetchall()] == [1]
+
+
+async def test_memory_is_recalled_and_written_back(
+    runner: Runner, memory_store: BaseStore, thread_id: str
+) -> None:
+    view = await runner.run("posts on: thrifting and a fast fashion haul", "ava", thread_id)
+    facts = await memory_store.asearch(ns.facts("ava"), limit=50)
+    assert any("fast-fashion hauls" in f.value["text"] for f in facts)
+    drafted = [e for e in await runner.audit(thread_id) if e["event"] == "drafted"]
+    assert all(e["payload"]["recalled"] for e in drafted)
+    post_id = view["published"][0]["post_id"]
+    stored = await memory_store.aget(ns.posts("ava"), post_id)
+    assert stored is not None and stored.value["thread_id"] == thread_id
+    item = view["interrupts"][0]
+    await runner.resume(thread_id, item["id"], "reject", reviewer="rae", feedback="off-brand")
+    decision = await memory_store.aget(ns.interactions("ava"), f"{thread_id}:t2:1")
+    assert decision is not None
+    assert decision.value["decision"] == "reject" and decision.value["reviewer"] == "rae"
+    summary = await memory_store.aget(ns.summaries("ava"), thread_id)
+    assert (
+        summary is not None and "Reviewers rejected: a fast fashion haul" in summary.value["text"]
+    )

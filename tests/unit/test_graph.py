@@ -11,6 +11,9 @@ from langgraph.types import Command
 
 from chimera.errors import InputError
 from chimera.inmemory import InMemoryAuditLog, InMemoryPublisher
+from chimera.memory import namespaces as ns
+from chimera.memory.seed import seed_persona
+from chimera.memory.store import in_memory_store
 from chimera.models.factory import load_chat_model
 from chimera.personas import load_persona
 from chimera.services import Services
@@ -35,12 +38,15 @@ class Harness:
                 publisher=self.publisher, audit=self.audit, chat_model=counting_loader
             )
         )
-        self.graph = builder.compile(checkpointer=InMemorySaver())
+        self.store = in_memory_store()
+        self.graph = builder.compile(checkpointer=InMemorySaver(), store=self.store)
         self.config: Any = {"configurable": {"thread_id": "thread-1"}}
 
     async def start(self, goal: str = GOAL, persona: str = "ava") -> dict[str, Any]:
+        loaded = load_persona(persona)
+        await seed_persona(self.store, loaded)
         return await self.graph.ainvoke(
-            {"persona": load_persona(persona), "goal": goal}, self.config, context=self.context
+            {"persona": loaded, "goal": goal}, self.config, context=self.context
         )
 
     async def pending(self) -> dict[str, str]:
@@ -158,3 +164,31 @@ async def test_persona_thresholds_change_the_route() -> None:
         context=h.context,
     )
     assert set(await h.pending()) == {"t1"}
+
+
+async def test_workers_recall_the_persona_facts_closest_to_the_task() -> None:
+    h = Harness()
+    await h.start(goal="posts on: thrifting and a fast fashion haul")
+    recalled = dict(h.events("drafted"))
+    facts = {i.key: i.value["text"] for i in await h.store.asearch(ns.facts("ava"), limit=100)}
+    haul_facts = [facts[k] for k in recalled["t2"]["recalled"] if k in facts]
+    assert any("fast-fashion hauls" in text for text in haul_facts[:3])
+    published = await h.store.asearch(ns.posts("ava"), query="thrifting", limit=10)
+    assert any(item.value.get("task_id") == "t1" for item in published)
+
+
+def test_worker_prompt_carries_memory() -> None:
+    from chimera.memory.recall import Memory, Recollection
+    from chimera.prompting import worker_messages
+    from chimera.prompts import load_prompt
+    from graphs.state import Task
+
+    memory = Recollection(
+        facts=[Memory("f1", "I grew up mending clothes with my grandmother.", 0.8)],
+        posts=[Memory("p1", "Thrifted a coat for $12 #AI", 0.7)],
+    )
+    task = Task(id="t1", kind="post", topic="repair", brief="A post on repair.")
+    human = worker_messages(load_prompt("worker"), load_persona("ava"), task, "", "#AI", memory)
+    text = str(human[1].content)
+    assert "<facts>\n- I grew up mending clothes" in text
+    assert "<past_posts>\n- Thrifted a coat" in text

@@ -1,0 +1,1 @@
+"""Long-term memory behind LangGraph's BaseStore: nodes never know the backend."""

@@ -1,0 +1,53 @@
+"""What a worker or the judge remembers about a persona for one piece of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from langgraph.store.base import BaseStore, SearchItem
+
+from chimera.memory import namespaces as ns
+
+
+@dataclass(frozen=True)
+class Memory:
+    key: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Recollection:
+    facts: list[Memory] = field(default_factory=list)
+    posts: list[Memory] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [m.key for m in (*self.facts, *self.posts)]
+
+
+def _memories(items: list[SearchItem]) -> list[Memory]:
+    return [
+        Memory(key=i.key, text=str(i.value.get("text", "")), score=float(i.score or 0.0))
+        for i in items
+        if i.value.get("text")
+    ]
+
+
+async def recall(
+    store: BaseStore | None, persona_id: str, query: str, *, facts: int = 5, posts: int = 3
+) -> Recollection:
+    """The persona's facts and past posts closest to ``query``; empty with no store."""
+    if store is None:
+        return Recollection()
+    found_facts = await store.asearch(ns.facts(persona_id), query=query, limit=facts)
+    found_posts = await store.asearch(ns.posts(persona_id), query=query, limit=posts)
+    return Recollection(facts=_memories(found_facts), posts=_memories(found_posts))
+
+
+async def nearest(
+    store: BaseStore | None, namespace: tuple[str, ...], text: str, k: int = 3
+) -> list[Memory]:
+    if store is None:
+        return []
+    return _memories(await store.asearch(namespace, query=text, limit=k))
