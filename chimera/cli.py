@@ -6,22 +6,17 @@ Exit status: 0 when the command did its work (a thread waiting on reviews includ
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
 import signal
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from chimera import render
-from chimera.errors import ChimeraError, InputError
-from chimera.redaction import redact_value
+from chimera.cli_eval import eval_app
+from chimera.cli_support import JsonOpt, emit_json, err, execute, out, with_runner
 
 app = typer.Typer(
     help="Chimera: AI influencer personas run as a supervised agent swarm.",
@@ -31,58 +26,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: status of the embedded PostgreSQL, stop it.")
 app.add_typer(db_app, name="db")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-
-
-def _execute(work: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except InputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
-    except ChimeraError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: the thread continues from its last checkpoint with --thread")
-        raise typer.Exit(130) from None
-    except Exception as exc:
-        if os.environ.get("CHIMERA_DEBUG"):
-            raise
-        message = redact_value(f"{type(exc).__name__}: {exc}")
-        err.print(f"[bold red]internal error:[/] {escape(message)}", highlight=False)
-        err.print("set CHIMERA_DEBUG=1 for the traceback")
-        raise typer.Exit(1) from None
-
-
-def _emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-async def _with_runner(action: Callable[[Any], Awaitable[T]], *, memory: bool = False) -> T:
-    """Opens the database (and, for commands that run the graph, long-term memory)."""
-    from chimera.db.database import Database
-    from chimera.memory.backend import open_memory
-    from chimera.runner import Runner
-    from chimera.settings import Settings
-
-    settings = Settings()
-    db = await Database.open(settings)
-    try:
-        if not memory:
-            return await action(Runner(db))
-        mem = await open_memory(settings, db)
-        try:
-            return await action(Runner(db, mem.store))
-        finally:
-            await mem.close()
-    finally:
-        await db.close()
+app.add_typer(eval_app, name="eval")
 
 
 def _progress(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
@@ -105,12 +49,12 @@ def run(
     """Run a goal for a persona until it completes or waits on reviews."""
 
     async def work() -> dict[str, Any]:
-        return await _with_runner(
+        return await with_runner(
             lambda r: r.run(goal, persona, thread, on_progress=_progress(as_json)), memory=True
         )
 
-    view = _execute(work)
-    _emit_json(view) if as_json else render.thread(out, view)
+    view = execute(work)
+    emit_json(view) if as_json else render.thread(out, view)
 
 
 @app.command()
@@ -129,7 +73,7 @@ def resume(
     who = reviewer or os.environ.get("USER") or "cli"
 
     async def work() -> dict[str, Any]:
-        return await _with_runner(
+        return await with_runner(
             lambda r: r.resume(
                 thread,
                 item,
@@ -142,8 +86,8 @@ def resume(
             memory=True,
         )
 
-    view = _execute(work)
-    _emit_json(view) if as_json else render.thread(out, view)
+    view = execute(work)
+    emit_json(view) if as_json else render.thread(out, view)
 
 
 @app.command()
@@ -153,8 +97,8 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """A thread's state, pending reviews and (with --history) checkpoints."""
-    view = _execute(lambda: _with_runner(lambda r: r.show(thread, history)))
-    _emit_json(view) if as_json else render.thread(out, view)
+    view = execute(lambda: with_runner(lambda r: r.show(thread, history)))
+    emit_json(view) if as_json else render.thread(out, view)
 
 
 @app.command()
@@ -165,8 +109,8 @@ def threads(
     as_json: JsonOpt = False,
 ) -> None:
     """List threads, newest first."""
-    rows = _execute(lambda: _with_runner(lambda r: r.list_threads(status)))
-    _emit_json(rows) if as_json else render.threads(out, rows)
+    rows = execute(lambda: with_runner(lambda r: r.list_threads(status)))
+    emit_json(rows) if as_json else render.threads(out, rows)
 
 
 @app.command()
@@ -175,8 +119,8 @@ def posts(
     as_json: JsonOpt = False,
 ) -> None:
     """Published posts with their review status."""
-    rows = _execute(lambda: _with_runner(lambda r: r.posts(thread)))
-    _emit_json(rows) if as_json else render.posts(out, rows)
+    rows = execute(lambda: with_runner(lambda r: r.posts(thread)))
+    emit_json(rows) if as_json else render.posts(out, rows)
 
 
 @app.command()
@@ -185,8 +129,8 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """The audit trail of a thread: every node run, verdict and human decision."""
-    rows = _execute(lambda: _with_runner(lambda r: r.audit(thread)))
-    _emit_json(rows) if as_json else render.audit(out, rows)
+    rows = execute(lambda: with_runner(lambda r: r.audit(thread)))
+    emit_json(rows) if as_json else render.audit(out, rows)
 
 
 @db_app.command("status")
@@ -201,7 +145,7 @@ def db_status(as_json: JsonOpt = False) -> None:
     else:
         info = {"embedded": True, **EmbeddedPostgres(settings.home).status()}
     info["memory"] = settings.memory_url or "the database itself"
-    _emit_json(info) if as_json else out.print_json(data=info)
+    emit_json(info) if as_json else out.print_json(data=info)
 
 
 @db_app.command("stop")

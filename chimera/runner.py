@@ -14,6 +14,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command, Interrupt
 
 from chimera.audit import PostgresAuditLog, read_audit
+from chimera.consistency import get_scorer
 from chimera.db.database import Database
 from chimera.decisions import parse_decision
 from chimera.errors import InputError
@@ -48,6 +49,7 @@ class Runner:
             publisher=SandboxPublisher(db.pool),
             audit=PostgresAuditLog(db.pool),
             chat_model=load_chat_model,
+            consistency=get_scorer(),
         )
         self.context = replace(context or Context(), services=services)
         self.graph: CompiledStateGraph[Any, Any, Any, Any] = builder.compile(

@@ -67,17 +67,29 @@ class AuditLog(Protocol):
 ChatModelLoader = Callable[[str, float], BaseChatModel]
 
 
+class PairScorer(Protocol):
+    """Entailment / neutral / contradiction probabilities for (utterance, statement) pairs."""
+
+    def predict_proba(self, pairs: list[tuple[str, str]]) -> Any: ...
+
+
 @dataclass
 class Services:
     publisher: Publisher
     audit: AuditLog
     chat_model: ChatModelLoader
+    # The persona-consistency scorer; None leaves the judge with its lexical checks.
+    consistency: PairScorer | None = None
 
     @classmethod
     def in_memory(cls) -> Services:
+        from chimera.consistency import get_scorer
         from chimera.inmemory import InMemoryAuditLog, InMemoryPublisher
         from chimera.models.factory import load_chat_model
 
         return cls(
-            publisher=InMemoryPublisher(), audit=InMemoryAuditLog(), chat_model=load_chat_model
+            publisher=InMemoryPublisher(),
+            audit=InMemoryAuditLog(),
+            chat_model=load_chat_model,
+            consistency=get_scorer(),
         )

@@ -1,18 +1,10 @@
-"""The gate: one confidence from weighted signals, and the route it takes."""
+"""The gate: the route a confidence and its flags take."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graphs.state import Route, Signal
-
-
-def combine(signals: Sequence[Signal]) -> float:
-    """Weighted mean of the signals' scores, rounded for stable display and comparison."""
-    total = sum(s["weight"] for s in signals)
-    if total <= 0:
-        raise ValueError("signals have no weight")
-    return round(sum(s["score"] * s["weight"] for s in signals) / total, 4)
+from graphs.state import Route
 
 
 def route_for(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from chimera.memory.recall import Memory
 from graphs.state import Signal
 
 # Topics that always go to a human, whatever the score (DESIGN.md: the judge).
@@ -52,10 +54,26 @@ def injection_markers(*texts: str) -> list[str]:
     return sorted({m.group(0) for text in texts for m in _INJECTION.finditer(text)})
 
 
-def policy_signal(draft: str, brief: str, disclosure_label: str) -> tuple[Signal, list[str]]:
+# Cosine similarity from which a draft counts as a repeat of a past post, or as close to
+# a policy's violation example (all-MiniLM-L6-v2; see tests/unit/test_judge_memory.py).
+NEAR_DUPLICATE = 0.92
+NEAR_VIOLATION = 0.75
+
+
+def policy_signal(
+    draft: str,
+    brief: str,
+    disclosure_label: str,
+    *,
+    past_posts: Sequence[Memory] = (),
+    violations: Sequence[Memory] = (),
+    weight: float = 0.2,
+) -> tuple[Signal, list[str]]:
     """The policy signal and the flags it raises.
 
     Flags interrupt whatever the score; the score itself only drops for fixable lapses.
+    ``past_posts`` and ``violations`` are the persona's posts and the policies' violation
+    examples closest to the draft, with their similarity scores.
     """
     flags: list[str] = []
     reasons: list[str] = []
@@ -71,6 +89,22 @@ def policy_signal(draft: str, brief: str, disclosure_label: str) -> tuple[Signal
         flags.append("policy:ai_disclosure_missing")
         score -= 0.5
         reasons.append(f"the AI-disclosure label {disclosure_label} is missing")
+    repeat = max(past_posts, key=lambda m: m.score, default=None)
+    if repeat is not None and repeat.score >= NEAR_DUPLICATE:
+        flags.append("policy:near_duplicate")
+        score -= 0.5
+        reasons.append(f"near-duplicate ({repeat.score:.2f}) of a past post: {repeat.text!r}")
+    for example in violations:
+        if example.score >= NEAR_VIOLATION:
+            policy = example.value.get("policy_text", "a policy")
+            flags.append("policy:violation")
+            reasons.append(
+                f"close ({example.score:.2f}) to a violation of {policy!r}: {example.text!r}"
+            )
+            break
     if not reasons:
-        reasons.append("no sensitive topic, no injection marker, disclosure label present")
-    return Signal(name="policy", score=score, weight=0.2, reasons=reasons), flags
+        reasons.append(
+            "no sensitive topic, no injection marker, no repeat or policy violation, "
+            "disclosure label present"
+        )
+    return Signal(name="policy", score=max(score, 0.0), weight=weight, reasons=reasons), flags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from langgraph.store.base import BaseStore, SearchItem
 
@@ -14,6 +15,7 @@ class Memory:
     key: str
     text: str
     score: float
+    value: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class Recollection:
 
 def _memories(items: list[SearchItem]) -> list[Memory]:
     return [
-        Memory(key=i.key, text=str(i.value.get("text", "")), score=float(i.score or 0.0))
+        Memory(
+            key=i.key, text=str(i.value.get("text", "")), score=float(i.score or 0.0), value=i.value
+        )
         for i in items
         if i.value.get("text")
     ]

@@ -129,7 +129,25 @@ def _hashtag(phrase: str) -> str:
     return "#" + "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", phrase))[:30]
 
 
+_KIND = re.compile(r'<task kind="(\w+)"')
+_ARTICLE = re.compile(r"^(A|An|The)\b")
+
+
+def reply(prompt: str) -> dict[str, Any]:
+    """An answer in the first person, grounded in the persona's backstory."""
+    backstory = tagged(prompt, "backstory") or tagged(prompt, "voice")
+    first = re.split(r"(?<=[.!?])\s+", backstory.strip())[0].rstrip(".") if backstory else ""
+    who = _ARTICLE.sub(lambda m: m.group(1).lower(), first)
+    label = tagged(prompt, "disclosure")
+    opener = _pick(("Good question!", "Honestly?", "Here's how I see it."), tagged(prompt, "brief"))
+    text = f"{opener} As {who}, I keep it practical and true to who I am." if who else opener
+    return {"text": f"{text} {label}".strip(), "notes": "offline reply: deterministic template"}
+
+
 def draft(prompt: str) -> dict[str, Any]:
+    kind_match = _KIND.search(prompt)
+    if kind_match and kind_match.group(1) == "reply" and not tagged(prompt, "feedback"):
+        return reply(prompt)
     topic = tagged(prompt, "topic") or "this"
     brief = tagged(prompt, "brief")
     feedback = tagged(prompt, "feedback")
@@ -174,7 +192,11 @@ def draft(prompt: str) -> dict[str, Any]:
 
 def rate(prompt: str) -> dict[str, Any]:
     text = tagged(prompt, "draft")
-    statements = tagged_items(prompt, "beliefs") + tagged_items(prompt, "directives")
+    statements = (
+        tagged_items(prompt, "beliefs")
+        + tagged_items(prompt, "directives")
+        + tagged_items(prompt, "facts")
+    )
     topics = tagged_items(prompt, "topics")
     score, reasons = 5, []
     contradicted = endorsed_terms(rejected_terms(statements), text)

@@ -9,7 +9,7 @@ import pytest
 from langgraph.store.base import BaseStore
 
 from chimera.db.database import Database
-from chimera.db.migrate import migrate
+from chimera.db.migrate import migrate, migrations
 from chimera.errors import InputError, PersonaError
 from chimera.memory import namespaces as ns
 from chimera.runner import Runner
@@ -128,7 +128,8 @@ async def test_migrations_are_applied_once(database: Database) -> None:
     async with database.pool.connection() as conn:
         assert await migrate(conn) == []
         cur = await conn.execute("SELECT version FROM chimera_schema_migrations")
-        assert [r["version"] for r in await cur.fetchall()] == [1]
+        applied = sorted(r["version"] for r in await cur.fetchall())
+        assert applied == [version for version, _ in migrations()] == [1, 2]
 
 
 async def test_memory_is_recalled_and_written_back(

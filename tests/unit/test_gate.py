@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.judging.gate import combine, route_for
+from chimera.judging.calibration import Combiner
+from chimera.judging.gate import route_for
 from graphs.context import Context
 from graphs.state import Signal
 
@@ -39,12 +40,21 @@ def test_persona_thresholds_override_context() -> None:
     assert route_for(0.91, [], review, publish) == "async_review"
 
 
-def test_combine_is_a_weighted_mean() -> None:
+def test_uncalibrated_combiner_is_a_weighted_mean() -> None:
     signals = [
-        Signal(name="a", score=1.0, weight=0.5, reasons=[]),
-        Signal(name="b", score=0.0, weight=0.3, reasons=[]),
-        Signal(name="c", score=0.5, weight=0.2, reasons=[]),
+        Signal(name="rubric", score=1.0, weight=0.5, reasons=[]),
+        Signal(name="persona_consistency", score=0.0, weight=0.3, reasons=[]),
+        Signal(name="policy", score=0.5, weight=0.2, reasons=[]),
     ]
-    assert combine(signals) == pytest.approx(0.6)
+    combiner = Combiner()
+    assert not combiner.calibrated
+    assert combiner.combine(signals) == pytest.approx(0.6)
     with pytest.raises(ValueError):
-        combine([Signal(name="z", score=1.0, weight=0.0, reasons=[])])
+        combiner.combine([Signal(name="unknown", score=1.0, weight=0.0, reasons=[])])
+
+
+def test_calibrated_combiner_is_logistic() -> None:
+    combiner = Combiner(weights={"rubric": 4.0, "policy": 2.0}, intercept=-3.0, fitted_on=40)
+    assert combiner.calibrated
+    assert combiner.confidence({"rubric": 0.75, "policy": 0.0}) == pytest.approx(0.5)
+    assert combiner.confidence({"rubric": 1.0, "policy": 1.0}) == pytest.approx(0.9526, abs=1e-4)

@@ -9,6 +9,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from chimera.consistency import get_scorer
 from chimera.errors import InputError
 from chimera.inmemory import InMemoryAuditLog, InMemoryPublisher
 from chimera.memory import namespaces as ns
@@ -35,7 +36,10 @@ class Harness:
 
         self.context = Context(
             services=Services(
-                publisher=self.publisher, audit=self.audit, chat_model=counting_loader
+                publisher=self.publisher,
+                audit=self.audit,
+                chat_model=counting_loader,
+                consistency=get_scorer(),
             )
         )
         self.store = in_memory_store()

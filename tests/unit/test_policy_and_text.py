@@ -61,4 +61,4 @@ def test_consistency_signal_orders_on_topic_off_topic_and_contradiction() -> Non
     off = consistency_signal(ava, "My favourite gaming laptops ranked. #AI")
     against = consistency_signal(ava, "Huge fast fashion haul, loving it! #AI")
     assert on["score"] > off["score"] > against["score"]
-    assert "fast fashion haul" in against["reasons"][0]
+    assert any("rejects: fast fashion haul" in r for r in against["reasons"])
