@@ -88,12 +88,14 @@ def worker_messages(
     feedback: str,
     disclosure_label: str,
     recollection: Recollection | None = None,
+    posts_on_topic: int = 0,
 ) -> list[BaseMessage]:
     parts = [
         persona_block(persona),
         memory_block(recollection or Recollection()),
         f'<task kind="{task["kind"]}">\n<topic>{task["topic"]}</topic>\n'
-        f"<brief>{task['brief']}</brief>\n</task>",
+        f"<brief>{task['brief']}</brief>\n"
+        f"<posts_on_topic>{posts_on_topic}</posts_on_topic>\n</task>",
         f"<disclosure>{disclosure_label}</disclosure>",
     ]
     if feedback:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -94,8 +94,16 @@ def fit_combiner(labels: list[Label], *, seed: int = 0) -> tuple[Combiner, dict[
     y = np.array([label.positive for label in labels], dtype=int)
     before = np.array([label.confidence for label in labels])
     folds = min(5, n_pos, len(labels) - n_pos)
-    model = LogisticRegression(C=1.0)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    # Signal scores live in [0, 1]: the regularisation strength that suits them is chosen
+    # by cross-validated log-loss rather than fixed.
+    model = LogisticRegressionCV(
+        Cs=[0.1, 1.0, 10.0, 100.0],
+        cv=cv,
+        scoring="neg_log_loss",
+        l1_ratios=(0.0,),
+        use_legacy_attributes=False,
+    )
     after = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[:, 1]
     model.fit(x, y)
     combiner = Combiner(

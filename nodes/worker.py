@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.memory.recall import recall
+from chimera.memory.recall import count_posts_on, recall
 from chimera.models.structured import structured_call
 from chimera.node_support import audit
 from chimera.prompting import worker_messages
@@ -23,8 +23,9 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
     persona = state["persona"]
     model = ctx.services.chat_model(ctx.worker_model, ctx.model_timeout_s)
     memory = await recall(runtime.store, persona["id"], f"{task['topic']}: {task['brief']}")
+    posted = await count_posts_on(runtime.store, persona["id"], task["topic"])
     messages = worker_messages(
-        ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory
+        ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory, posted
     )
     draft = await structured_call(model, Draft, messages, node="worker")
     await audit(

@@ -55,3 +55,11 @@ async def nearest(
     if store is None:
         return []
     return _memories(await store.asearch(namespace, query=text, limit=k))
+
+
+async def count_posts_on(store: BaseStore | None, persona_id: str, topic: str) -> int:
+    """How many posts the persona has published on exactly this topic."""
+    if store is None:
+        return 0
+    found = await store.asearch(ns.posts(persona_id), filter={"topic": topic}, limit=1000)
+    return len(found)

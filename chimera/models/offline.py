@@ -57,7 +57,8 @@ class OfflineChatModel(BaseChatModel):
     def _answer(
         self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None
     ) -> ChatResult:
-        prompt = "\n".join(str(m.content) for m in messages)
+        # The data is in the human turns; system prompts may name the tags in prose.
+        prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
         if not tools:
             return ChatResult(generations=[ChatGeneration(message=AIMessage(reply_text(prompt)))])
         name = tools[0]["function"]["name"]

@@ -46,6 +46,16 @@ ANGLES = (
     "a before-and-after that makes the case",
     "the mistakes to avoid when starting out",
     "how to start on a tight budget",
+    "what changed my mind about it",
+    "the one tool or habit that makes it easier",
+    "a quick win for this weekend",
+    "what the numbers on the label really mean",
+    "how to talk friends into trying it",
+    "the question followers ask most, answered",
+    "a small experiment and how it went",
+    "why it's worth the extra effort",
+    "what I'd tell myself five years ago",
+    "a seasonal twist on it",
 )
 OPENERS = (
     "{Topic} is having a moment, and I'm here for it.",
@@ -162,11 +172,20 @@ def draft(prompt: str) -> dict[str, Any]:
         if focus:
             topic = _clean_item(focus.group(1).split(".")[0])
     angle = brief.split(":", 1)[1].strip(" .") if ":" in brief else brief
+    # Each earlier post on the topic moves the draft to an angle not used yet, so a goal
+    # run again does not repeat itself (after len(ANGLES) posts it would, and the judge's
+    # near-duplicate check catches that).
+    posted = int(tagged(prompt, "posts_on_topic") or 0)
+    if posted:
+        used = ANGLES.index(angle) + 1 if angle in ANGLES else 0
+        angle = ANGLES[(used + posted - 1) % len(ANGLES)]
     # Hashtags keep their case in lowercase voices (#AI), so they do not count.
     bare = [re.sub(r"#\w+", "", e) for e in examples]
     lowercase = bool(bare) and sum(b == b.lower() for b in bare) * 2 > len(bare)
     emojis = Counter(m for e in examples for m in _EMOJI.findall(e))
-    opener = _pick(OPENERS, topic, brief).format(topic=topic, Topic=topic[:1].upper() + topic[1:])
+    opener = _pick(OPENERS, topic, brief, str(posted)).format(
+        topic=topic, Topic=topic[:1].upper() + topic[1:]
+    )
     body = f"{angle[:1].upper()}{angle[1:]}." if angle else ""
     if feedback:
         # A retry leaves out whatever the persona rejects and says what changed.

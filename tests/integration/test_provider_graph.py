@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langgraph.store.base import BaseStore
 
 from chimera.db.database import Database
 from chimera.errors import ModelOutputError
@@ -24,8 +25,12 @@ PLAN = {
 }
 
 
-def answer_by_tool(rating: dict[str, Any] | str) -> Any:
-    """A server reply that answers whichever structured output the request forces."""
+def answer_by_tool(
+    rating: dict[str, Any] | str, draft: str = "My take on {topic}, secondhand first. #AI"
+) -> Any:
+    """A server reply that answers whichever structured output the request forces.
+    Tests share the persona's memory: each writes its own drafts, or the judge rightly
+    flags the second test's posts as repeats of the first's."""
 
     def reply(request: RecordedRequest) -> Reply:
         tool = request.forced_tool
@@ -34,7 +39,7 @@ def answer_by_tool(rating: dict[str, Any] | str) -> Any:
         if tool == "Draft":
             user = request.body["messages"][-1]["content"]
             topic = "thrifting" if "<topic>thrifting</topic>" in user else "clothing repair"
-            return tool_call({"text": f"My take on {topic}, secondhand first. #AI"})
+            return tool_call({"text": draft.format(topic=topic)})
         return tool_call(rating)
 
     return reply
@@ -52,17 +57,17 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAICompatibleServer]:
     load_chat_model.cache_clear()
 
 
-def provider_runner(database: Database) -> Runner:
+def provider_runner(database: Database, store: BaseStore) -> Runner:
     spec = "openai:test-model"
     ctx = Context(planner_model=spec, worker_model=spec, judge_model=spec, model_timeout_s=5)
-    return Runner(database, ctx)
+    return Runner(database, store, ctx)
 
 
 async def test_graph_runs_on_the_provider(
-    database: Database, server: OpenAICompatibleServer, thread_id: str
+    database: Database, memory_store: BaseStore, server: OpenAICompatibleServer, thread_id: str
 ) -> None:
     server.default = answer_by_tool({"score": 5, "reasons": []})
-    view = await provider_runner(database).run("two posts", "ava", thread_id)
+    view = await provider_runner(database, memory_store).run("two posts", "ava", thread_id)
     assert view["status"] == "completed"
     assert view["model"] == "openai:test-model"
     assert [t["topic"] for t in view["tasks"]] == ["thrifting", "clothing repair"]
@@ -77,10 +82,11 @@ async def test_graph_runs_on_the_provider(
 
 
 async def test_bad_model_reply_fails_clearly_then_continues(
-    database: Database, server: OpenAICompatibleServer, thread_id: str
+    database: Database, memory_store: BaseStore, server: OpenAICompatibleServer, thread_id: str
 ) -> None:
-    runner = provider_runner(database)
-    server.default = answer_by_tool('{"score": "excellent"')  # not JSON
+    runner = provider_runner(database, memory_store)
+    fresh = "Field notes on {topic}: what a month of it taught me. #AI"
+    server.default = answer_by_tool('{"score": "excellent"', fresh)  # not JSON
     with pytest.raises(ModelOutputError, match=r"judge: .*Rating"):
         await runner.run("two posts", "ava", thread_id)
     thread = await runner.threads.get(thread_id)
@@ -88,7 +94,7 @@ async def test_bad_model_reply_fails_clearly_then_continues(
     assert "ModelOutputError" in (thread["error"] or "")
     assert await runner.posts(thread_id) == []
 
-    server.default = answer_by_tool({"score": 5, "reasons": []})
+    server.default = answer_by_tool({"score": 5, "reasons": []}, fresh)
     planned_before = sum(r.forced_tool == "Plan" for r in server.requests)
     view = await runner.run(None, None, thread_id)
     assert view["status"] == "completed" and len(view["published"]) == 2
