@@ -411,7 +411,7 @@ def _retry(cli: Cli) -> None:
     for event, attempts_seen in (("drafted", [1, 2]), ("judged", [1, 2]), ("published", [2])):
         assert [r["payload"]["attempt"] for r in events(audit, event, "t2")] == attempts_seen
     assert events(audit, "drafted", "t2")[1]["payload"]["feedback"] == RETRY_FEEDBACK
-    assert events(audit, "judged", "t2")[1]["payload"]["verdict"]["route"] == "publish"
+    assert events(audit, "judged", "t2")[1]["payload"]["verdict"]["route"] == second["route"]
     assert (
         events(audit, "published", "t2")[0]["payload"]["post_id"]
         == (by_task(retried["published"])["t2"]["post_id"])

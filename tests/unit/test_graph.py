@@ -130,7 +130,11 @@ async def test_retry_reruns_the_worker_with_feedback() -> None:
         "t4", decision="retry", feedback="Focus on thrifting a secondhand haul instead."
     )
     attempts = [r for r in out["results"] if r["task_id"] == "t4"]
-    assert [(r["attempt"], r["route"]) for r in attempts] == [(1, "review"), (2, "publish")]
+    assert [r["attempt"] for r in attempts] == [1, 2]
+    # Attempt 2 passes the gate without a human; the DNLI scorer may still list it for
+    # async review ("a secondhand haul instead" reads close to the rejected hauls).
+    assert attempts[0]["route"] == "review"
+    assert attempts[1]["route"] in ("publish", "async_review")
     assert "thrifting a secondhand haul" in attempts[1]["text"].lower()
     assert by_task(out["published"])["t4"]["attempt"] == 2
     drafted = [p for t, p in h.events("drafted") if t == "t4"]
