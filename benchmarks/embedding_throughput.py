@@ -29,19 +29,16 @@ Results go to stdout and ``benchmarks/results/embedding_throughput-<timestamp>.j
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks import corpus
-
-HERE = Path(__file__).resolve().parent
+from benchmarks.report import publish
 
 
 def measure_load(threads: int | None = None) -> dict[str, float]:
@@ -179,10 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats=args.repeats,
         threads=args.threads,
     )
-    out = HERE / "results" / f"embedding_throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2) if args.json else render(report))
+    publish("embedding_throughput", report, args.json, render)
     return 0
 
 

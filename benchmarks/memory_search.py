@@ -50,7 +50,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -68,8 +67,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from benchmarks import corpus
+from benchmarks.report import publish
 
-HERE = Path(__file__).resolve().parent
 PERSONA = "ava"
 OTHER_PERSONAS = ("ben", "cleo", "dev")
 SMALL_PERSONA = OTHER_PERSONAS[0]
@@ -711,10 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     report = asyncio.run(main_async(args))
-    out = HERE / "results" / f"memory_search-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2) if args.json else render(report))
+    publish("memory_search", report, args.json, render)
     return 0
 
 

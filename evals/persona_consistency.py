@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from chimera.consistency.scorer import LABELS
 from chimera.errors import InputError
@@ -120,22 +121,10 @@ def _parse_jsonl(line: str, where: str) -> LabeledPair:
 
 
 def _auroc(positive: np.ndarray, score: np.ndarray) -> float | None:
-    """Area under the ROC curve, ties counted half; None when one class is missing."""
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    """Area under the ROC curve; None when one class is missing."""
+    if positive.all() or not positive.any():
         return None
-    order = np.argsort(score, kind="mergesort")
-    ranks = np.empty(len(score))
-    sorted_scores = score[order]
-    i = 0
-    while i < len(score):  # average ranks over ties
-        j = i
-        while j + 1 < len(score) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(positive, score))
 
 
 def reliability_bins(
