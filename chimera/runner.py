@@ -25,7 +25,7 @@ from chimera.personas import load_persona
 from chimera.redaction import redact_value
 from chimera.services import Services
 from chimera.threads import STATUSES, ThreadRegistry
-from chimera.views import checkpoint_entry, thread_view
+from chimera.views import checkpoint_entry, status_of, thread_view
 from graphs.context import Context
 from graphs.swarm import builder
 
@@ -169,13 +169,10 @@ class Runner:
             )
             raise
         snapshot = await self.graph.aget_state(config)
-        status = (
-            "interrupted"
-            if snapshot.interrupts
-            else ("completed" if not snapshot.next else "running")
-        )
-        await self.threads.set_status(thread_id, status)
-        return await self.show(thread_id)
+        await self.threads.set_status(thread_id, status_of(snapshot))
+        thread = await self.threads.get(thread_id)
+        assert thread is not None, "the thread was registered before it ran"
+        return thread_view(thread, snapshot)
 
     async def show(self, thread_id: str, history: bool = False) -> dict[str, Any]:
         thread = await self.threads.get(thread_id)

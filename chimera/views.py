@@ -19,12 +19,19 @@ def model_label(models: dict[str, str]) -> str:
     return ", ".join(f"{n}={models.get(n, '?')}" for n in NODES_WITH_MODELS)
 
 
+def status_of(snapshot: StateSnapshot) -> str:
+    """interrupted (waiting on reviews), completed, or running (not finished)."""
+    if snapshot.interrupts:
+        return "interrupted"
+    return "completed" if not snapshot.next else "running"
+
+
 def thread_view(
     thread: dict[str, Any], snapshot: StateSnapshot, history: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     values = snapshot.values or {}
     pending = [i for i in snapshot.interrupts if isinstance(i.value, dict)]
-    status = "interrupted" if pending else ("completed" if not snapshot.next else "running")
+    status = status_of(snapshot)
     if status == "running" and thread.get("status") == "failed":
         status = "failed"
     results = list(values.get("results", []))

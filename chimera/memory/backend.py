@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from chimera.db.database import CONNECTION_KWARGS, Database
 from chimera.db.embedded import EmbeddedPostgres, ensure_database
+from chimera.db.types import Pool
 from chimera.errors import ConfigError
 from chimera.memory.seed import seed_policies
 from chimera.memory.store import in_memory_store, open_postgres_store
@@ -21,29 +22,29 @@ async def _nothing() -> None:
 
 
 @dataclass
-class Memory:
+class MemoryBackend:
     store: BaseStore
     backend: str  # what people see: "postgres (same database)", "weaviate://...", ...
     close: Callable[[], Awaitable[None]] = _nothing
 
 
-async def open_memory(settings: Settings, db: Database) -> Memory:
+async def open_memory(settings: Settings, db: Database) -> MemoryBackend:
     url = (settings.memory_url or "").strip()
     if not url:
-        memory = Memory(await open_postgres_store(db.pool), "postgres (the database itself)")
+        memory = MemoryBackend(await open_postgres_store(db.pool), "postgres (the database itself)")
     elif url == "memory":
-        memory = Memory(in_memory_store(), "in-process (lost at exit)")
+        memory = MemoryBackend(in_memory_store(), "in-process (lost at exit)")
     elif url == "embedded" or url.startswith(("postgresql://", "postgres://")):
         if url == "embedded":
             server = EmbeddedPostgres(settings.home).start()
             url = ensure_database(server, settings.embedded_database)
-        pool = AsyncConnectionPool(
+        pool: Pool = AsyncConnectionPool(
             url, min_size=1, max_size=4, kwargs=CONNECTION_KWARGS, open=False
         )
         await pool.open(wait=True, timeout=15)
-        store = await open_postgres_store(pool)  # type: ignore[arg-type]
+        store = await open_postgres_store(pool)
         label = "postgres (embedded)" if settings.memory_url == "embedded" else "postgres"
-        memory = Memory(store, label, pool.close)
+        memory = MemoryBackend(store, label, pool.close)
     elif url.startswith("weaviate://"):
         from chimera.memory.weaviate_store import WeaviateStore
 
@@ -52,7 +53,7 @@ async def open_memory(settings: Settings, db: Database) -> Memory:
         async def close() -> None:
             weaviate.close()
 
-        memory = Memory(weaviate, url.split("?")[0], close)
+        memory = MemoryBackend(weaviate, url.split("?")[0], close)
     else:
         raise ConfigError(
             f"CHIMERA_MEMORY_URL {url!r} is not one of: unset, 'embedded', 'memory', "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from chimera.memory import namespaces as ns
 from graphs.state import Persona
@@ -21,6 +21,20 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def _put_changed(store: BaseStore, ops: list[PutOp]) -> int:
+    """Write only what is missing or different: every put re-embeds its text, and seeding
+    runs with every command that opens memory."""
+    current = await store.abatch([GetOp(op.namespace, op.key) for op in ops])
+    changed = [
+        op
+        for op, item in zip(ops, current, strict=True)
+        if not isinstance(item, Item) or item.value != op.value
+    ]
+    if changed:
+        await store.abatch(changed)
+    return len(changed)
 
 
 def persona_facts(persona: Persona) -> list[dict[str, Any]]:
@@ -40,7 +54,8 @@ def load_policies(path: Path = POLICIES_FILE) -> list[dict[str, Any]]:
 
 
 async def seed_persona(store: BaseStore, persona: Persona) -> int:
-    """Write the persona's facts (and its example posts as past posts); returns how many."""
+    """Write the persona's facts (and its example posts as past posts); returns how many
+    were new or changed."""
     ops: list[PutOp] = [
         PutOp(ns.facts(persona["id"]), _key(f["text"]), {**f, "persona": persona["id"]})
         for f in persona_facts(persona)
@@ -53,8 +68,7 @@ async def seed_persona(store: BaseStore, persona: Persona) -> int:
         )
         for text in persona["examples"]
     ]
-    await store.abatch(ops)
-    return len(ops)
+    return await _put_changed(store, ops)
 
 
 async def seed_policies(store: BaseStore, path: Path = POLICIES_FILE) -> int:
@@ -64,5 +78,4 @@ async def seed_policies(store: BaseStore, path: Path = POLICIES_FILE) -> int:
         for example in policy.get("violations", []):
             value = {"text": example, "policy": policy["id"], "policy_text": policy["text"]}
             ops.append(PutOp(ns.VIOLATIONS, f"{policy['id']}-{_key(example)}", value))
-    await store.abatch(ops)
-    return len(ops)
+    return await _put_changed(store, ops)

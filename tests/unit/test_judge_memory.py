@@ -65,3 +65,14 @@ def test_the_scorer_catches_a_number_contradiction_with_a_fact() -> None:
     assert any(r.startswith("contradiction") for r in against["reasons"])
     assert not any(r.startswith("contradiction") for r in agrees["reasons"])
     assert 0 < CONTRADICTION_FLOOR < 1
+
+
+async def test_seeding_again_writes_nothing() -> None:
+    memory = in_memory_store()
+    ava = load_persona("ava")
+    assert await seed_persona(memory, ava) > 0
+    assert await seed_policies(memory) > 0
+    assert await seed_persona(memory, ava) == 0
+    assert await seed_policies(memory) == 0
+    ava["beliefs"] = [*ava["beliefs"], "Mending is a love language."]
+    assert await seed_persona(memory, ava) == 1
