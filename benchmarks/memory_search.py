@@ -182,7 +182,7 @@ def build_dataset(
 
 
 def _default_embed(texts: list[str]) -> np.ndarray:
-    from chimera.embeddings import get_embedder
+    from chimera.adapters.embeddings import get_embedder
 
     return get_embedder().embed(texts)
 
@@ -267,7 +267,7 @@ async def open_pool(uri: str, settings: dict[str, str] | None = None) -> AsyncIt
     """A pool like Chimera's (same connection kwargs), each connection ``SET`` ``settings``."""
     from psycopg_pool import AsyncConnectionPool
 
-    from chimera.db.database import CONNECTION_KWARGS
+    from chimera.adapters.postgres.database import CONNECTION_KWARGS
 
     async def configure(conn: Any) -> None:
         for name, value in (settings or {}).items():
@@ -292,7 +292,7 @@ async def open_store(
     pool: Any, embeddings: Embeddings, settings: Sequence[tuple[str, str]] = ()
 ) -> Any:
     """Chimera's store (``open_postgres_store``), or a :class:`SettingStore` if ``settings``."""
-    from chimera.memory.store import open_postgres_store, postgres_index_config
+    from chimera.adapters.memory.postgres import open_postgres_store, postgres_index_config
 
     if not settings:
         return await open_postgres_store(pool, embeddings)
@@ -457,8 +457,8 @@ async def run_size(
 
     Each entry of ``settings`` is measured on the three :data:`SCOPES`.
     """
-    from chimera.db.embedded import ensure_database
-    from chimera.embeddings import ChimeraEmbeddings
+    from chimera.adapters.embedded_postgres.server import ensure_database
+    from chimera.adapters.embeddings import ChimeraEmbeddings
 
     persona_prefix = SCOPES[0][1]
     n_persona = len(dataset.under(persona_prefix))
@@ -564,8 +564,8 @@ def _temp_root() -> str | None:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    from chimera.db.embedded import EmbeddedPostgres
-    from chimera.embeddings import MODEL_ID, get_embedder
+    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+    from chimera.adapters.embeddings import MODEL_ID, get_embedder
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

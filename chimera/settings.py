@@ -3,10 +3,26 @@ read where they are used and never copied into state, checkpoints or the audit t
 
 from __future__ import annotations
 
+import os
+from importlib.resources import files
 from pathlib import Path
 
+import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """``.chimera`` in a checkout (beside pyproject.toml), so a developer's data stays with
+    the code; otherwise the user's data folder. As root that is /var/lib/chimera, not
+    under /root: the embedded PostgreSQL opens every parent of its data folder to its
+    own user, and a home folder should stay closed."""
+    checkout = Path(str(files("chimera"))).resolve().parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "graphs").is_dir():
+        return checkout / ".chimera"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/chimera")
+    return Path(platformdirs.user_data_dir("chimera", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -17,8 +33,9 @@ class Settings(BaseSettings):
         description="PostgreSQL URL. Unset: an embedded PostgreSQL in CHIMERA_HOME/pgdata.",
     )
     home: Path = Field(
-        default=Path(".chimera"),
-        description="Chimera's own folder: the embedded database and its runtime files.",
+        default_factory=default_home,
+        description="Chimera's own folder: the embedded database, its runtime files, eval "
+        "runs. Default: .chimera in a checkout, else the user's data folder.",
     )
     memory_url: str | None = Field(
         default=None,

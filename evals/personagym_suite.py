@@ -4,7 +4,8 @@ For a seeded sample of the 200 benchmark personas, the configured worker model a
 PersonaGym's "Persona Consistency" questions in character (with the current worker
 prompt), and each answer is scored twice: by the configured judge model with the
 rubric prompt (1-5), and by the persona-consistency scorer against the persona's
-description (contradiction probability). Works with any model, the offline one too.
+description (contradiction probability). Drafting and judging are the worker's and the
+judge's own functions, so the eval measures what a run does. Works with any model.
 """
 
 from __future__ import annotations
@@ -15,23 +16,25 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langgraph.store.base import BaseStore
 
-from chimera.judging.consistency import CONTRADICTION_FLOOR, draft_sentences
-from chimera.models.structured import structured_call
-from chimera.prompting import judge_messages, worker_messages
-from chimera.services import PairScorer
-from chimera.text import content_words
-from evals.runs import EvalRun, new_run_id
-from graphs.context import Context
-from graphs.schemas import Draft, Rating
-from graphs.state import Persona, Task
+from chimera.domain.signals.persona_consistency import CONTRADICTION_FLOOR, draft_sentences
+from chimera.domain.text import content_words
+from chimera.domain.types import Persona, Task
+from chimera.evals.runs import EvalRun, new_run_id
+from chimera.graphs.context import Context
+from chimera.graphs.memory.seed import seed_persona
+from chimera.graphs.services import Services
+from chimera.nodes.judge import judge_draft
+from chimera.nodes.worker import write_draft
 
 SUITE = "personagym"
-PERSONAS_FILE = Path(__file__).resolve().parent / "personagym" / "personas-benchmark-v1.jsonl"
+PERSONAS_FILE = Path(str(files("chimera") / "evals" / "personagym" / "personas-benchmark-v1.jsonl"))
 QUESTION_TASK = "Persona Consistency"
 
 
@@ -89,13 +92,17 @@ def prompt_fingerprint(text: str) -> str:
 
 async def run_suite(
     context: Context,
-    scorer: PairScorer,
+    services: Services,
+    store: BaseStore | None,
     *,
     personas: int = 10,
     questions: int = 2,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalRun:
+    """Each item goes through the graph's own steps: the persona's memory is seeded as a
+    run seeds it, the worker drafts with recall (``write_draft``), and the judge scores
+    with every signal, policy included (``judge_draft``)."""
     items = load_items(personas, questions, seed)
     run = EvalRun(
         run_id=new_run_id(SUITE),
@@ -109,43 +116,43 @@ async def run_suite(
             "judge_prompt": prompt_fingerprint(context.judge_prompt),
         },
     )
-    worker = context.services.chat_model(context.worker_model, context.model_timeout_s)
-    judge = context.services.chat_model(context.judge_model, context.model_timeout_s)
     for done, item in enumerate(items, start=1):
         persona = persona_from_description(item.persona_index, item.description)
+        if store is not None:
+            await seed_persona(store, persona)
         task = Task(
             id=item.item_id,
             kind="reply",
             topic=item.question[:80],
             brief=f"Answer this question in character: {item.question}",
         )
-        draft = await structured_call(
-            worker,
-            Draft,
-            worker_messages(context.worker_prompt, persona, task, "", context.disclosure_label),
-            node="worker",
-        )
-        rating = await structured_call(
-            judge,
-            Rating,
-            judge_messages(context.judge_prompt, persona, task, draft.text),
-            node="judge",
-        )
-        sentences = draft_sentences(draft.text) or [draft.text]
-        probs = scorer.predict_proba([(s, first_person(item.description)) for s in sentences])
-        contradiction = float(np.max(probs[:, 2]))
+        draft, _memory = await write_draft(context, services, store, persona, task)
+        verdict = (await judge_draft(context, services, store, persona, task, draft.text)).verdict
+        rubric = next(s for s in verdict["signals"] if s["name"] == "rubric")
+        rating = round(rubric["score"] * 4 + 1)
+        contradiction, entailment = 0.0, 0.0
+        if services.consistency is not None:
+            sentences = draft_sentences(draft.text) or [draft.text]
+            probs = services.consistency.predict_proba(
+                [(s, first_person(item.description)) for s in sentences]
+            )
+            contradiction = float(np.max(probs[:, 2]))
+            entailment = float(np.max(probs[:, 0]))
         run.results.append(
             {
                 "item_id": item.item_id,
                 "persona": item.description,
                 "question": item.question,
                 "answer": draft.text,
-                "rubric": rating.score,
-                "rubric_reasons": rating.reasons,
+                "rubric": rating,
+                "rubric_reasons": rubric["reasons"],
                 "contradiction": round(contradiction, 4),
-                "entailment": round(float(np.max(probs[:, 0])), 4),
+                "entailment": round(entailment, 4),
+                "confidence": verdict["confidence"],
+                "route": verdict["route"],
+                "flags": verdict["flags"],
                 # One number per item for comparisons: rubric and consistency, equally.
-                "score": round(0.5 * (rating.score - 1) / 4 + 0.5 * (1 - contradiction), 4),
+                "score": round(0.5 * (rating - 1) / 4 + 0.5 * (1 - contradiction), 4),
             }
         )
         if progress:

@@ -12,8 +12,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from chimera.db.types import Pool
-from chimera.errors import InputError
+from chimera.adapters.postgres.types import Pool
+from chimera.domain.errors import InputError
 
 
 def new_run_id(suite: str) -> str:

@@ -1,91 +1,25 @@
 """Graph state: the parent graph's state, each task subgraph's state, and their I/O schemas.
 
-Everything in state is plain JSON (TypedDicts of str, float, list, dict) so that
-checkpoints stay readable and portable across versions of Chimera.
+Everything in state is plain JSON built from the domain records, so checkpoints stay
+readable and portable across versions of Chimera.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated
 
-Route = Literal["publish", "async_review", "review"]
-ReviewMode = Literal["none", "async", "human"]
-DecisionKind = Literal["approve", "edit", "reject", "retry"]
+from typing_extensions import TypedDict
 
-
-class Thresholds(TypedDict, total=False):
-    review: float
-    publish: float
-
-
-class Persona(TypedDict):
-    id: str
-    name: str
-    handle: str
-    platforms: list[str]
-    topics: list[str]
-    thresholds: Thresholds
-    backstory: str
-    voice: str
-    beliefs: list[str]
-    directives: list[str]
-    examples: list[str]
-    source: str
-
-
-class Task(TypedDict):
-    id: str
-    kind: str
-    topic: str
-    brief: str
-
-
-class Signal(TypedDict):
-    name: str
-    score: float
-    weight: float
-    reasons: list[str]
-
-
-class Verdict(TypedDict):
-    confidence: float
-    signals: list[Signal]
-    flags: list[str]
-    route: Route
-    reasons: list[str]
-
-
-class Decision(TypedDict):
-    decision: DecisionKind
-    text: NotRequired[str]
-    feedback: NotRequired[str]
-    reviewer: NotRequired[str]
-
-
-class TaskResult(TypedDict):
-    task_id: str
-    attempt: int
-    text: str
-    confidence: float
-    route: Route
-    flags: list[str]
-    reasons: list[str]
-
-
-class PublishedPost(TypedDict):
-    task_id: str
-    attempt: int
-    post_id: str
-    platform: str
-    review: ReviewMode
-
-
-class Discarded(TypedDict):
-    task_id: str
-    attempt: int
-    reviewer: str
-    reason: str
+from chimera.domain.types import (
+    Discarded,
+    Persona,
+    PublishedPost,
+    ReviewMode,
+    Task,
+    TaskResult,
+    Verdict,
+)
 
 
 class InputState(TypedDict):

@@ -13,15 +13,15 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from graphs.context import Context
-from graphs.state import InputState, OutputState, State, TaskInput, TaskOutput, TaskState
-from nodes.discard import discard
-from nodes.judge import judge
-from nodes.planner import planner
-from nodes.publish import publish
-from nodes.review import review
-from nodes.summary import summary
-from nodes.worker import worker
+from chimera.graphs.context import Context
+from chimera.graphs.state import InputState, OutputState, State, TaskInput, TaskOutput, TaskState
+from chimera.nodes.discard import discard
+from chimera.nodes.judge import judge
+from chimera.nodes.planner import planner
+from chimera.nodes.publish import publish
+from chimera.nodes.review import review
+from chimera.nodes.summary import summary
+from chimera.nodes.worker import worker
 
 
 def route_after_judge(state: TaskState) -> Literal["publish", "review"]:

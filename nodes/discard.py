@@ -6,9 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.node_support import audit
-from graphs.context import Context
-from graphs.state import Discarded, TaskState
+from chimera.domain.types import Discarded
+from chimera.graphs.context import Context
+from chimera.graphs.runtime import audit
+from chimera.graphs.state import TaskState
 
 
 async def discard(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:

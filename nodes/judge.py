@@ -8,44 +8,63 @@ A combiner, calibrated on reviewers' decisions once fitted, makes them one confi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 
-from chimera.judging.calibration import load_combiner
-from chimera.judging.consistency import consistency_signal
-from chimera.judging.gate import route_for
-from chimera.judging.policy import policy_signal
-from chimera.memory import namespaces as ns
-from chimera.memory.recall import Recollection, nearest, recall
-from chimera.models.structured import structured_call
-from chimera.node_support import audit, thread_id_of
-from chimera.prompting import judge_messages
-from graphs.context import Context
-from graphs.schemas import Rating
-from graphs.state import Signal, TaskResult, TaskState, Verdict
+from chimera.domain.gate import route_for
+from chimera.domain.memory import Recollection
+from chimera.domain.signals.persona_consistency import consistency_signal
+from chimera.domain.signals.policy import policy_signal
+from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.memory.combiner import load_combiner
+from chimera.graphs.memory.recall import nearest, recall
+from chimera.graphs.prompts import judge_messages
+from chimera.graphs.runtime import audit, services_of, thread_id_of
+from chimera.graphs.schemas import Rating
+from chimera.graphs.services import Services
+from chimera.graphs.state import TaskState
+from chimera.graphs.structured import structured_call
 
 
-async def judge(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
-    persona, task, draft = state["persona"], state["task"], state["draft"]
-    attempt = state.get("attempt") or 1
-    store = runtime.store
+@dataclass(frozen=True)
+class Judgement:
+    """What the judge decided about one draft, and what it recalled to decide it."""
+
+    verdict: Verdict
+    memory: Recollection
+
+
+async def judge_draft(
+    ctx: Context,
+    services: Services,
+    store: BaseStore | None,
+    persona: Persona,
+    task: Task,
+    draft: str,
+    *,
+    own_post: tuple[str, str] | None = None,
+) -> Judgement:
+    """Score ``draft`` from every signal and choose its route: the judge node's whole work,
+    callable outside the graph (``chimera judge``, ``chimera eval``). ``own_post`` is the
+    (thread, task) whose earlier post is no repeat of this draft."""
     recalled = await recall(store, persona["id"], draft)
-    # A replayed task finds its own earlier post in memory: that is no repeat.
-    thread_id = thread_id_of(runtime)
     memory = Recollection(
         facts=recalled.facts,
         posts=[
             m
             for m in recalled.posts
-            if (m.value.get("thread_id"), m.value.get("task_id")) != (thread_id, task["id"])
+            if own_post is None or (m.value.get("thread_id"), m.value.get("task_id")) != own_post
         ],
     )
     violations = await nearest(store, ns.VIOLATIONS, draft, k=2)
     combiner = await load_combiner(store)
 
-    model = ctx.services.chat_model(ctx.judge_model, ctx.model_timeout_s)
+    model = services.chat_model(ctx.judge_model, ctx.model_timeout_s)
     messages = judge_messages(ctx.judge_prompt, persona, task, draft, memory)
     rating = await structured_call(model, Rating, messages, node="judge")
     rubric = Signal(
@@ -58,7 +77,7 @@ async def judge(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         persona,
         draft,
         memory,
-        ctx.services.consistency,
+        services.consistency,
         weight=combiner.weight("persona_consistency"),
     )
     policy, flags = policy_signal(
@@ -79,22 +98,40 @@ async def judge(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
     verdict = Verdict(
         confidence=confidence, signals=signals, flags=flags, route=route, reasons=reasons
     )
+    return Judgement(verdict=verdict, memory=memory)
+
+
+async def judge(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    persona, task, draft = state["persona"], state["task"], state["draft"]
+    attempt = state.get("attempt") or 1
+    # A replayed task finds its own earlier post in memory: that is no repeat.
+    judged = await judge_draft(
+        ctx,
+        await services_of(runtime),
+        runtime.store,
+        persona,
+        task,
+        draft,
+        own_post=(thread_id_of(runtime), task["id"]),
+    )
+    verdict = judged.verdict
     result = TaskResult(
         task_id=task["id"],
         attempt=attempt,
         text=draft,
-        confidence=confidence,
-        route=route,
-        flags=flags,
-        reasons=reasons,
+        confidence=verdict["confidence"],
+        route=verdict["route"],
+        flags=verdict["flags"],
+        reasons=verdict["reasons"],
     )
     await audit(
         runtime,
         "judged",
         actor=f"judge:{ctx.judge_model}",
         task_id=task["id"],
-        payload={"attempt": attempt, "verdict": dict(verdict), "recalled": memory.keys},
+        payload={"attempt": attempt, "verdict": dict(verdict), "recalled": judged.memory.keys},
         dedupe=f"{task['id']}:{attempt}:judged",
     )
-    review = {"publish": "none", "async_review": "async"}.get(route, "none")
+    review = {"publish": "none", "async_review": "async"}.get(verdict["route"], "none")
     return {"verdict": verdict, "results": [result], "review": review}

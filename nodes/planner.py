@@ -6,17 +6,19 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.models.structured import structured_call
-from chimera.node_support import audit
-from chimera.prompting import planner_messages
-from graphs.context import Context
-from graphs.schemas import Plan
-from graphs.state import State, Task
+from chimera.domain.types import Task
+from chimera.graphs.context import Context
+from chimera.graphs.prompts import planner_messages
+from chimera.graphs.runtime import audit, services_of
+from chimera.graphs.schemas import Plan
+from chimera.graphs.state import State
+from chimera.graphs.structured import structured_call
 
 
 async def planner(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
-    model = ctx.services.chat_model(ctx.planner_model, ctx.model_timeout_s)
+    services = await services_of(runtime)
+    model = services.chat_model(ctx.planner_model, ctx.model_timeout_s)
     messages = planner_messages(ctx.planner_prompt, state["persona"], state["goal"], ctx.max_tasks)
     plan = await structured_call(model, Plan, messages, node="planner")
     tasks = [

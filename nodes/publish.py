@@ -6,15 +6,17 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.memory import namespaces as ns
-from chimera.node_support import audit, thread_id_of
-from chimera.services import PublishRequest
-from graphs.context import Context
-from graphs.state import PublishedPost, ReviewMode, TaskState
+from chimera.domain.effects import PublishRequest
+from chimera.domain.types import PublishedPost, ReviewMode
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.runtime import audit, services_of, thread_id_of
+from chimera.graphs.state import TaskState
 
 
 async def publish(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
+
+    services = await services_of(runtime)
     persona, task = state["persona"], state["task"]
     attempt = state.get("attempt") or 1
     review: ReviewMode = state.get("review") or "none"
@@ -30,7 +32,7 @@ async def publish(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]
         confidence=state["verdict"]["confidence"],
     )
     # The publisher keys on (thread, task, attempt): a replay returns the same post.
-    receipt = await ctx.services.publisher.publish(request)
+    receipt = await services.publisher.publish(request)
     await audit(
         runtime,
         "published",

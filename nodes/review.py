@@ -7,11 +7,11 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from chimera.decisions import parse_decision
-from chimera.memory import namespaces as ns
-from chimera.node_support import audit, thread_id_of
-from graphs.context import Context
-from graphs.state import TaskState
+from chimera.domain.decisions import parse_decision
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.runtime import audit, thread_id_of
+from chimera.graphs.state import TaskState
 
 
 async def review(

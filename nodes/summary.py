@@ -6,10 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.memory import namespaces as ns
-from chimera.node_support import audit, thread_id_of
-from graphs.context import Context
-from graphs.state import State
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.runtime import audit, thread_id_of
+from chimera.graphs.state import State
 
 
 def summarize(state: State) -> str:

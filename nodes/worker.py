@@ -5,14 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 
-from chimera.memory.recall import count_posts_on, recall
-from chimera.models.structured import structured_call
-from chimera.node_support import audit
-from chimera.prompting import worker_messages
-from graphs.context import Context
-from graphs.schemas import Draft
-from graphs.state import TaskState
+from chimera.domain.memory import Recollection
+from chimera.domain.types import Persona, Task
+from chimera.graphs.context import Context
+from chimera.graphs.memory.recall import count_posts_on, recall
+from chimera.graphs.prompts import worker_messages
+from chimera.graphs.runtime import audit, services_of
+from chimera.graphs.schemas import Draft
+from chimera.graphs.services import Services
+from chimera.graphs.state import TaskState
+from chimera.graphs.structured import structured_call
+
+
+async def write_draft(
+    ctx: Context,
+    services: Services,
+    store: BaseStore | None,
+    persona: Persona,
+    task: Task,
+    feedback: str = "",
+) -> tuple[Draft, Recollection]:
+    """The worker node's whole work, callable outside the graph (evals): recall what the
+    persona knows and has posted on the task, then draft in its voice."""
+    model = services.chat_model(ctx.worker_model, ctx.model_timeout_s)
+    memory = await recall(store, persona["id"], f"{task['topic']}: {task['brief']}")
+    posted = await count_posts_on(store, persona["id"], task["topic"])
+    messages = worker_messages(
+        ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory, posted
+    )
+    draft = await structured_call(model, Draft, messages, node="worker")
+    return draft, memory
 
 
 async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -20,14 +44,9 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
     task = state["task"]
     attempt = state.get("attempt") or 1
     feedback = state.get("feedback", "")
-    persona = state["persona"]
-    model = ctx.services.chat_model(ctx.worker_model, ctx.model_timeout_s)
-    memory = await recall(runtime.store, persona["id"], f"{task['topic']}: {task['brief']}")
-    posted = await count_posts_on(runtime.store, persona["id"], task["topic"])
-    messages = worker_messages(
-        ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory, posted
+    draft, memory = await write_draft(
+        ctx, await services_of(runtime), runtime.store, state["persona"], task, feedback
     )
-    draft = await structured_call(model, Draft, messages, node="worker")
     await audit(
         runtime,
         "drafted",

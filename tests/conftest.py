@@ -21,9 +21,9 @@ import pytest_asyncio
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.db.database import CONNECTION_KWARGS, Database
-from chimera.db.embedded import EmbeddedPostgres, ensure_database
-from chimera.memory.store import has_pgvector, open_postgres_store
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.memory.postgres import has_pgvector, open_postgres_store
+from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
 from chimera.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

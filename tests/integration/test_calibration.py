@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 from langgraph.store.base import BaseStore
 
-from chimera.db.database import Database
-from chimera.errors import InputError
-from chimera.judging.calibration import load_combiner, save_combiner
-from chimera.runner import Runner
-from evals.calibration import Label, expected_calibration_error, fit_combiner, reviewer_labels
+from chimera.adapters.postgres.database import Database
+from chimera.app.runner import Runner
+from chimera.app.wiring import postgres_services
+from chimera.domain.errors import InputError
+from chimera.evals.fit_combiner import (
+    Label,
+    expected_calibration_error,
+    fit_combiner,
+    reviewer_labels,
+)
+from chimera.graphs.memory.combiner import load_combiner, save_combiner
 
 GOAL = "posts on: vaccines for kids and a fast fashion haul"
 
@@ -32,7 +38,7 @@ def test_too_few_labels_is_a_clear_error() -> None:
 async def test_fit_on_reviewer_decisions_then_the_judge_uses_it(
     database: Database, memory_store: BaseStore
 ) -> None:
-    runner = Runner(database, memory_store)
+    runner = Runner(database, postgres_services(database), memory_store)
     before_labels = len(await reviewer_labels(database.pool))
     for i in range(12):
         view = await runner.run(GOAL, "ava", f"calib-{i}-{database.url[-6:]}")

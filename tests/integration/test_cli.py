@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from chimera.db.embedded import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
 
 pytestmark = pytest.mark.integration
 

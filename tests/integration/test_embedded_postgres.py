@@ -22,8 +22,12 @@ import psutil
 import psycopg
 import pytest
 
-from chimera.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, ensure_database
-from chimera.errors import ChimeraError, ConfigError
+from chimera.adapters.embedded_postgres.server import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    ensure_database,
+)
+from chimera.domain.errors import ChimeraError, ConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +41,7 @@ from pathlib import Path
 
 import psycopg
 
-from chimera.db.embedded import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 
 home, mode = Path(sys.argv[1]), sys.argv[2]
 db = EmbeddedPostgres(home)

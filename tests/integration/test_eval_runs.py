@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from chimera.consistency import get_scorer
-from chimera.db.database import Database
-from chimera.errors import InputError
-from evals.personagym_suite import load_items, run_suite
-from evals.runs import compare_runs, list_runs, save_run, write_jsonl
-from graphs.context import Context
+from chimera.adapters.memory.postgres import in_memory_store
+from chimera.adapters.postgres.database import Database
+from chimera.app.wiring import in_memory_services
+from chimera.domain.errors import InputError
+from chimera.evals.personagym_suite import load_items, run_suite
+from chimera.evals.runs import compare_runs, list_runs, save_run, write_jsonl
+from chimera.graphs.context import Context
 
 CHIMERA = Path(sys.executable).parent / "chimera"
 
@@ -30,7 +31,9 @@ def test_sampling_is_seeded() -> None:
 
 async def test_run_save_list_compare(database: Database, tmp_path: Path) -> None:
     context = Context()
-    run_a = await run_suite(context, get_scorer(), personas=3, questions=1, seed=1)
+    services = in_memory_services()
+    store = in_memory_store()
+    run_a = await run_suite(context, services, store, personas=3, questions=1, seed=1)
     assert run_a.metrics["n"] == 3 and run_a.models == {"worker": "offline", "judge": "offline"}
     assert all(0 <= r["score"] <= 1 and 1 <= r["rubric"] <= 5 for r in run_a.results)
     path = write_jsonl(run_a, tmp_path)
@@ -42,7 +45,7 @@ async def test_run_save_list_compare(database: Database, tmp_path: Path) -> None
     # A different worker prompt makes a different run of the same items.
     prompt_b = context.worker_prompt + "\nAlways mention where you live."
     run_b = await run_suite(
-        replace(context, worker_prompt=prompt_b), get_scorer(), personas=3, questions=1, seed=1
+        replace(context, worker_prompt=prompt_b), services, store, personas=3, questions=1, seed=1
     )
     assert run_b.params["worker_prompt"] != run_a.params["worker_prompt"]
     await save_run(database.pool, run_b)

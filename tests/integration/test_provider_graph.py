@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from langgraph.store.base import BaseStore
 
-from chimera.db.database import Database
-from chimera.errors import ModelOutputError
-from chimera.models.factory import load_chat_model
-from chimera.runner import Runner
-from graphs.context import Context
+from chimera.adapters.models.factory import load_chat_model
+from chimera.adapters.postgres.database import Database
+from chimera.app.runner import Runner
+from chimera.app.wiring import postgres_services
+from chimera.domain.errors import ModelOutputError
+from chimera.graphs.context import Context
 from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, tool_call
 
 PLAN = {
@@ -60,7 +61,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAICompatibleServer]:
 def provider_runner(database: Database, store: BaseStore) -> Runner:
     spec = "openai:test-model"
     ctx = Context(planner_model=spec, worker_model=spec, judge_model=spec, model_timeout_s=5)
-    return Runner(database, store, ctx)
+    return Runner(database, postgres_services(database), store, ctx)
 
 
 async def test_graph_runs_on_the_provider(

@@ -17,10 +17,10 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from chimera.errors import ConfigError, ModelOutputError
-from chimera.models.factory import load_chat_model
-from chimera.models.structured import structured_call
-from graphs.schemas import Draft, Plan, Rating
+from chimera.adapters.models.factory import load_chat_model
+from chimera.domain.errors import ConfigError, ModelOutputError
+from chimera.graphs.schemas import Draft, Plan, Rating
+from chimera.graphs.structured import structured_call
 from support.openai_server import OpenAICompatibleServer, error, text, tool_call
 
 API_KEY = "sk-chimera-test-5f2c9a1e7b"

@@ -8,19 +8,20 @@ from typing import Any
 import pytest
 from langgraph.store.base import BaseStore
 
-from chimera.db.database import Database
-from chimera.db.migrate import migrate, migrations
-from chimera.errors import InputError, PersonaError
-from chimera.memory import namespaces as ns
-from chimera.runner import Runner
-from chimera.services import AuditEvent, PublishRequest
+from chimera.adapters.postgres.database import Database
+from chimera.adapters.postgres.migrate import migrate, migrations
+from chimera.app.runner import Runner
+from chimera.app.wiring import postgres_services
+from chimera.domain.effects import AuditEvent, PublishRequest
+from chimera.domain.errors import InputError, PersonaError
+from chimera.graphs.memory import namespaces as ns
 
 GOAL = "posts on: thrifting, gaming laptops, vaccines for kids and a fast fashion haul"
 
 
 @pytest.fixture
 def runner(database: Database, memory_store: BaseStore) -> Runner:
-    return Runner(database, memory_store)
+    return Runner(database, postgres_services(database), memory_store)
 
 
 async def test_run_interrupt_resume_completes(runner: Runner, thread_id: str) -> None:

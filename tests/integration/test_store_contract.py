@@ -24,13 +24,13 @@ import pytest_asyncio
 from langgraph.store.base import BaseStore, Item, SearchItem
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.db.database import CONNECTION_KWARGS
-from chimera.db.embedded import ensure_database
-from chimera.embeddings import ChimeraEmbeddings
-from chimera.errors import ConfigError
-from chimera.memory import namespaces as ns
-from chimera.memory.store import in_memory_store, open_postgres_store
-from chimera.memory.weaviate_store import WeaviateStore, collection_name, parse_url
+from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embeddings import ChimeraEmbeddings
+from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
+from chimera.adapters.memory.weaviate import WeaviateStore, collection_name, parse_url
+from chimera.adapters.postgres.database import CONNECTION_KWARGS
+from chimera.domain.errors import ConfigError
+from chimera.graphs.memory import namespaces as ns
 from support.fake_weaviate import FakeWeaviate
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks import corpus, embedding_throughput, memory_search
-from chimera.embeddings import EMBEDDING_DIM, get_embedder
+from chimera.adapters.embeddings import EMBEDDING_DIM, get_embedder
 
 
 def test_corpus_is_seeded_distinct_and_prefix_stable() -> None:

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from chimera.cli_eval import eval_app
-from chimera.consistency import PersonaConsistencyScorer, get_scorer
-from chimera.consistency.features import counted_numbers, lexical_features, numbers, tokenize
-from chimera.embeddings import EMBEDDING_DIM, ChimeraEmbeddings, get_embedder
-from chimera.errors import InputError
-from evals.persona_consistency import compute_metrics, evaluate, load_pairs, run, write_report
+from chimera.adapters.embeddings import EMBEDDING_DIM, ChimeraEmbeddings, get_embedder
+from chimera.adapters.nli.features import counted_numbers, lexical_features, numbers, tokenize
+from chimera.adapters.nli.scorer import PersonaConsistencyScorer, get_scorer
+from chimera.cli.evals import eval_app
+from chimera.domain.errors import InputError
+from chimera.evals.nli_eval import compute_metrics, evaluate, load_pairs, run, write_report
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_number_words_and_digits_are_read_alike() -> None:
 
 
 def test_lexical_cues_fire(scorer: PersonaConsistencyScorer) -> None:
-    from chimera.consistency.features import LEXICAL_FEATURES
+    from chimera.adapters.nli.features import LEXICAL_FEATURES
 
     row = dict(
         zip(LEXICAL_FEATURES, lexical_features("I have two dogs", "I have nine dogs"), strict=True)

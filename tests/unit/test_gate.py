@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.judging.calibration import Combiner
-from chimera.judging.gate import route_for
-from graphs.context import Context
-from graphs.state import Signal
+from chimera.domain.gate import route_for
+from chimera.domain.signals.combiner import Combiner
+from chimera.domain.types import Signal
+from chimera.graphs.context import Context
 
 
 @pytest.mark.parametrize(

@@ -9,17 +9,17 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from chimera.consistency import get_scorer
-from chimera.errors import InputError
-from chimera.inmemory import InMemoryAuditLog, InMemoryPublisher
-from chimera.memory import namespaces as ns
-from chimera.memory.seed import seed_persona
-from chimera.memory.store import in_memory_store
-from chimera.models.factory import load_chat_model
-from chimera.personas import load_persona
-from chimera.services import Services
-from graphs.context import Context
-from graphs.swarm import builder
+from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
+from chimera.adapters.memory.postgres import in_memory_store
+from chimera.adapters.models.factory import load_chat_model
+from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.persona_files import load_persona
+from chimera.domain.errors import InputError
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.memory.seed import seed_persona
+from chimera.graphs.services import Services
+from chimera.graphs.swarm import builder
 
 GOAL = "posts on: thrifting, gaming laptops, vaccines for kids and a fast fashion haul"
 
@@ -186,10 +186,9 @@ async def test_workers_recall_the_persona_facts_closest_to_the_task() -> None:
 
 
 def test_worker_prompt_carries_memory() -> None:
-    from chimera.memory.recall import Memory, Recollection
-    from chimera.prompting import worker_messages
-    from chimera.prompts import load_prompt
-    from graphs.state import Task
+    from chimera.domain.memory import Memory, Recollection
+    from chimera.domain.types import Task
+    from chimera.graphs.prompts import load_prompt, worker_messages
 
     memory = Recollection(
         facts=[Memory("f1", "I grew up mending clothes with my grandmother.", 0.8)],

@@ -6,15 +6,16 @@ from __future__ import annotations
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-from chimera.consistency import get_scorer
-from chimera.judging.consistency import CONTRADICTION_FLOOR, consistency_signal
-from chimera.judging.policy import NEAR_DUPLICATE, NEAR_VIOLATION, policy_signal
-from chimera.memory import namespaces as ns
-from chimera.memory.recall import Memory, Recollection, nearest, recall
-from chimera.memory.seed import seed_persona, seed_policies
-from chimera.memory.store import in_memory_store
-from chimera.personas import load_persona
-from graphs.state import Persona
+from chimera.adapters.memory.postgres import in_memory_store
+from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.persona_files import load_persona
+from chimera.domain.memory import Memory, Recollection
+from chimera.domain.signals.persona_consistency import CONTRADICTION_FLOOR, consistency_signal
+from chimera.domain.signals.policy import NEAR_DUPLICATE, NEAR_VIOLATION, policy_signal
+from chimera.domain.types import Persona
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.memory.recall import nearest, recall
+from chimera.graphs.memory.seed import seed_persona, seed_policies
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.models.factory import describe_model, load_chat_model
-from chimera.models.structured import structured_call
-from chimera.personas import load_persona
-from chimera.prompting import judge_messages, planner_messages, worker_messages
-from chimera.prompts import load_prompt
-from graphs.schemas import Draft, Plan, Rating
-from graphs.state import Persona, Task
+from chimera.adapters.models.factory import describe_model, load_chat_model
+from chimera.adapters.persona_files import load_persona
+from chimera.domain.types import Persona, Task
+from chimera.graphs.prompts import judge_messages, load_prompt, planner_messages, worker_messages
+from chimera.graphs.schemas import Draft, Plan, Rating
+from chimera.graphs.structured import structured_call
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chimera.errors import InputError, PersonaError
-from chimera.personas import PERSONAS_DIR, list_personas, load_persona, parse_persona
+from chimera.adapters.persona_files import PERSONAS_DIR, list_personas, load_persona
+from chimera.domain.errors import InputError, PersonaError
+from chimera.domain.personas import parse_persona
 
 VALID_FRONT = """\
 id: zoe

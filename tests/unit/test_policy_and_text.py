@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.judging.consistency import consistency_signal
-from chimera.judging.policy import injection_markers, policy_signal, sensitive_topics
-from chimera.personas import load_persona
-from chimera.text import endorsed_terms, rejected_terms
+from chimera.adapters.persona_files import load_persona
+from chimera.domain.signals.persona_consistency import consistency_signal
+from chimera.domain.signals.policy import injection_markers, policy_signal, sensitive_topics
+from chimera.domain.text import endorsed_terms, rejected_terms
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,100 @@
+"""Chimera's built-in offline chat model: deterministic, no network, labelled 'offline'.
+
+It speaks LangChain's tool-calling protocol, so ``with_structured_output`` goes
+through the same parser as any provider's model does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from chimera.adapters.models.offline_logic import RESPONDERS, reply_text
+
+
+def _latency_from_env() -> float:
+    return float(os.environ.get("CHIMERA_OFFLINE_LATENCY", "0") or 0)
+
+
+class OfflineChatModel(BaseChatModel):
+    """Answers Plan, Draft and Rating requests from the prompt's tagged sections."""
+
+    latency_s: float = Field(
+        default_factory=_latency_from_env,
+        description="Simulated seconds per call (CHIMERA_OFFLINE_LATENCY), to watch a run live.",
+    )
+
+    @property
+    def _llm_type(self) -> str:
+        return "chimera-offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": "offline"}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _answer(
+        self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None
+    ) -> ChatResult:
+        # The data is in the human turns; system prompts may name the tags in prose.
+        prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
+        if not tools:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(reply_text(prompt)))])
+        name = tools[0]["function"]["name"]
+        responder = RESPONDERS.get(name)
+        if responder is None:
+            raise ValueError(
+                f"the offline model cannot produce {name!r}; it knows {list(RESPONDERS)}"
+            )
+        call_id = "offline-" + hashlib.sha256(prompt.encode()).hexdigest()[:12]
+        message = AIMessage(
+            content="",
+            tool_calls=[
+                {"name": name, "args": responder(prompt), "id": call_id, "type": "tool_call"}
+            ],
+            response_metadata={"model_name": "offline"},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        return self._answer(messages, kwargs.get("tools"))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        return self._answer(messages, kwargs.get("tools"))

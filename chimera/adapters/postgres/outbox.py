@@ -1,0 +1,84 @@
+"""Publishing through the outbox to the sandbox platform, inside Chimera's database.
+
+The outbox row and the delivered post are written in one transaction; the
+outbox's unique idempotency key (thread:task:attempt) makes a replay return
+the post already made. Real platforms will drain the outbox over MCP instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from chimera.adapters.postgres.types import Pool
+from chimera.domain.effects import PublishReceipt, PublishRequest
+
+_REVIEW_STATUS = {"none": "none", "async": "pending", "human": "approved"}
+
+
+class SandboxPublisher:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def publish(self, request: PublishRequest) -> PublishReceipt:
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                """
+                INSERT INTO chimera_outbox (idempotency_key, thread_id, task_id, attempt,
+                    persona_id, handle, platform, text, review, confidence)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING id
+                """,
+                (
+                    request.idempotency_key, request.thread_id, request.task_id,
+                    request.attempt, request.persona_id, request.handle, request.platform,
+                    request.text, request.review, request.confidence,
+                ),
+            )  # fmt: skip
+            row = await cur.fetchone()
+            if row is None:
+                cur = await conn.execute(
+                    "SELECT p.post_id FROM chimera_outbox o JOIN chimera_posts p"
+                    " ON p.outbox_id = o.id WHERE o.idempotency_key = %s",
+                    (request.idempotency_key,),
+                )
+                existing = await cur.fetchone()
+                assert existing is not None, "an outbox row is always delivered in its transaction"
+                return PublishReceipt(
+                    post_id=existing["post_id"], platform=request.platform, created=False
+                )
+            outbox_id = row["id"]
+            post_id = f"sbx-{outbox_id}"
+            await conn.execute(
+                "INSERT INTO chimera_posts (post_id, outbox_id, platform, handle, text, review,"
+                " review_status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    post_id, outbox_id, request.platform, request.handle, request.text,
+                    request.review, _REVIEW_STATUS[request.review],
+                ),
+            )  # fmt: skip
+            await conn.execute(
+                "UPDATE chimera_outbox SET status = 'delivered', delivered_at = now()"
+                " WHERE id = %s",
+                (outbox_id,),
+            )
+        return PublishReceipt(post_id=post_id, platform=request.platform, created=True)
+
+
+async def list_posts(pool: Pool, thread_id: str | None = None) -> list[dict[str, Any]]:
+    """Published posts, newest first, with where they came from and their review status."""
+    where, params = ("WHERE o.thread_id = %s", (thread_id,)) if thread_id else ("", ())
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT p.post_id, o.thread_id, o.task_id, o.attempt, o.persona_id, p.handle,"
+            " p.platform, p.text, p.review, p.review_status, o.confidence,"
+            " p.published_at FROM chimera_posts p JOIN chimera_outbox o ON o.id = p.outbox_id "
+            f"{where} ORDER BY p.published_at DESC, p.post_id DESC",
+            params,
+        )
+        rows = await cur.fetchall()
+    for row in rows:
+        row["published_at"] = row["published_at"].isoformat()
+    return rows

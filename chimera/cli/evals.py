@@ -1,0 +1,216 @@
+"""``chimera eval``: evaluations of Chimera's own models.
+
+``chimera eval persona-consistency --data FILE [--format dnli|jsonl] [--json] [--out DIR]``
+scores labelled (utterance, persona sentence) pairs with the persona-consistency scorer,
+prints the metrics and writes a report folder (JSON, Markdown, confusion matrix and
+reliability diagram as PNG; default ``evals/reports/<timestamp>/`` under the current
+folder). Exit status: 0 done, 2 bad input (missing file, malformed line, unknown label),
+1 internal error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
+
+eval_app = typer.Typer(
+    help="Evaluations: score Chimera's models on labelled data, write reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@eval_app.callback()
+def _group() -> None:
+    """Keeps ``eval`` a group of commands even while it has only one."""
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _print_readable(report: dict[str, Any], folder: Path) -> None:
+    table = Table(title=f"Persona consistency ({report['n']} pairs)", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("3-way accuracy", _fmt(report["accuracy"]))
+    table.add_row("macro-F1", _fmt(report["macro_f1"]))
+    table.add_row("contradiction AUROC", _fmt(report["contradiction_auroc"]))
+    table.add_row("expected calibration error", _fmt(report["ece"]))
+    out.print(table)
+    labels = Table(title="Per label", title_justify="left")
+    for column in ("label", "precision", "recall", "F1", "support"):
+        labels.add_column(column, justify="left" if column == "label" else "right")
+    for name, row in report["per_label"].items():
+        labels.add_row(
+            name, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), str(row["support"])
+        )
+    out.print(labels)
+    out.print(f"report: {folder}", highlight=False)
+
+
+@eval_app.command("persona-consistency")
+def persona_consistency(
+    data: Annotated[Path, typer.Option("--data", help="Labelled pairs, one a line.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="dnli (utterance</s>persona</s>label) or jsonl.")
+    ] = "dnli",
+    as_json: JsonOpt = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default evals/reports/<timestamp>/)."),
+    ] = None,
+) -> None:
+    """Score labelled (utterance, persona) pairs: accuracy, macro-F1, AUROC, calibration."""
+    from chimera.evals.nli_eval import run
+
+    report, folder = execute(lambda: asyncio.to_thread(run, data, fmt, out_dir))
+    if as_json:
+        emit_json({**report, "report_dir": str(folder)})
+    else:
+        _print_readable(report, folder)
+
+
+@eval_app.command("run")
+def run_suite_command(
+    suite: Annotated[str, typer.Argument(help="The suite to run: personagym.")] = "personagym",
+    personas: Annotated[int, typer.Option(help="How many PersonaGym personas (seeded).")] = 10,
+    questions: Annotated[int, typer.Option(help="Questions per persona.")] = 2,
+    seed: Annotated[int, typer.Option(help="Sampling seed: same seed, same items.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate answers with the configured models and score their persona consistency;
+    the run is kept as JSONL (CHIMERA_HOME/evals/) and in PostgreSQL."""
+    if suite != "personagym":
+        err.print(f"[bold red]error:[/] unknown suite {suite!r}; suites: personagym")
+        raise typer.Exit(2)
+    if personas < 1 or questions < 1:
+        err.print("[bold red]error:[/] --personas and --questions must be at least 1")
+        raise typer.Exit(2)
+
+    async def work(runner: Any) -> dict[str, Any]:
+        from chimera.evals.personagym_suite import run_suite
+        from chimera.evals.runs import save_run, write_jsonl
+        from chimera.settings import Settings
+
+        def progress(done: int, total: int) -> None:
+            if not as_json:
+                err.print(f"  {done}/{total} answered and scored", highlight=False)
+
+        run = await run_suite(
+            runner.context, runner.context.services, runner.store, personas=personas,
+            questions=questions, seed=seed, progress=progress,
+        )  # fmt: skip
+        write_jsonl(run, Settings().home / "evals")
+        await save_run(runner.db.pool, run)
+        return {
+            "run_id": run.run_id,
+            "suite": run.suite,
+            "models": run.models,
+            "params": run.params,
+            "metrics": run.metrics,
+            "results_file": run.results_file,
+        }
+
+    summary = execute(lambda: with_runner(work, memory=True))
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(f"[bold]{summary['run_id']}[/]  models {summary['models']}", highlight=False)
+    for name, value in summary["metrics"].items():
+        out.print(f"  {name}: {value}")
+    out.print(f"results: {summary['results_file']}", highlight=False)
+
+
+@eval_app.command("list")
+def list_command(
+    suite: Annotated[str | None, typer.Option(help="Only this suite's runs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Eval runs, newest first, with their metrics."""
+    from chimera.evals.runs import list_runs
+
+    rows = execute(lambda: with_runner(lambda r: list_runs(r.db.pool, suite)))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        out.print("no eval runs yet: chimera eval run personagym")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("run", "suite", "models", "finished", "metrics"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        metrics = ", ".join(f"{k}={v}" for k, v in row["metrics"].items())
+        models = ", ".join(f"{k}={v}" for k, v in row["models"].items())
+        table.add_row(row["run_id"], row["suite"], models, row["finished_at"][:19], metrics)
+    out.print(table)
+
+
+@eval_app.command("compare")
+def compare_command(
+    run_a: Annotated[str, typer.Argument(help="The baseline run.")],
+    run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
+    top: Annotated[int, typer.Option(help="How many most-changed items to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Metric by metric (B minus A), and the items whose score moved most."""
+    from chimera.evals.runs import compare_runs
+
+    report = execute(lambda: with_runner(lambda r: compare_runs(r.db.pool, run_a, run_b)))
+    if as_json:
+        emit_json(report)
+        return
+    table = Table(show_edge=False, pad_edge=False, title=f"{run_a} -> {run_b}")
+    for column in ("metric", "A", "B", "B - A"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, row in report["metrics"].items():
+        table.add_row(name, f"{row['a']:.4f}", f"{row['b']:.4f}", f"{row['delta']:+.4f}")
+    out.print(table)
+    out.print(f"{len(report['items_changed'])} of {report['items_in_both']} items changed score")
+    for item in report["items_changed"][:top]:
+        out.print(f"  {item['item_id']}: {item['a']} -> {item['b']} ({item['delta']:+.4f})")
+
+
+@eval_app.command("calibration")
+def calibration_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report only; keep the current combiner.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit the judge's combiner on reviewer decisions (approve/edit positive, reject
+    negative) and report the calibration error before and after."""
+
+    async def work(runner: Any) -> dict[str, Any]:
+        from chimera.evals.fit_combiner import fit_combiner, reviewer_labels
+        from chimera.graphs.memory.combiner import save_combiner
+
+        combiner, report = fit_combiner(await reviewer_labels(runner.db.pool))
+        if not dry_run:
+            await save_combiner(runner.store, combiner)
+        return {**report, "saved": not dry_run}
+
+    report = execute(lambda: with_runner(work, memory=True))
+    if as_json:
+        emit_json(report)
+        return
+    out.print(
+        f"fitted on {report['labels']} reviewer decisions ({report['positive']} approved or "
+        f"edited), {report['folds']}-fold cross-validated"
+    )
+    out.print(
+        f"  expected calibration error: {report['ece_before']:.4f} -> {report['ece_after']:.4f}"
+    )
+    out.print(
+        f"  Brier score:                {report['brier_before']:.4f} -> {report['brier_after']:.4f}"
+    )
+    out.print(f"  weights {report['weights']}, intercept {report['intercept']}")
+    out.print("saved: the judge uses it from now on" if report["saved"] else "dry run: not saved")

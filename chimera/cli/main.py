@@ -1,0 +1,187 @@
+"""The ``chimera`` command line: readable by default, ``--json`` for machines.
+
+Exit status: 0 when the command did its work (a thread waiting on reviews included),
+2 for bad input (the message says what to fix; nothing changed), 1 for an internal error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from chimera.cli import render
+from chimera.cli.evals import eval_app
+from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
+
+app = typer.Typer(
+    help="Chimera: AI influencer personas run as a supervised agent swarm.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: status of the embedded PostgreSQL, stop it.")
+app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
+
+
+def _progress(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
+    if as_json:
+        return None
+    return lambda event: err.print(render.progress_line(event), highlight=False)
+
+
+@app.command()
+def run(
+    goal: Annotated[str | None, typer.Option(help="What the persona should do.")] = None,
+    persona: Annotated[
+        str | None, typer.Option(help="Persona id (ava, kai) or path to a SOUL.md.")
+    ] = None,
+    thread: Annotated[
+        str | None, typer.Option(help="Thread id; an unfinished thread continues.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a goal for a persona until it completes or waits on reviews."""
+
+    async def work() -> dict[str, Any]:
+        return await with_runner(
+            lambda r: r.run(goal, persona, thread, on_progress=_progress(as_json)), memory=True
+        )
+
+    view = execute(work)
+    emit_json(view) if as_json else render.thread(out, view)
+
+
+@app.command()
+def resume(
+    thread: Annotated[str, typer.Argument(help="The thread waiting on a review.")],
+    item: Annotated[str, typer.Option(help="Interrupt id (or a unique prefix of 6+ chars).")],
+    decision: Annotated[str, typer.Option(help="approve, edit, reject or retry.")],
+    text: Annotated[str | None, typer.Option(help="The new text, with --decision edit.")] = None,
+    feedback: Annotated[
+        str | None, typer.Option(help="What to change, with retry (or why, with reject).")
+    ] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Who decides (default: $USER).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer one pending review; the thread's other reviews stay pending."""
+    who = reviewer or os.environ.get("USER") or "cli"
+
+    async def work() -> dict[str, Any]:
+        return await with_runner(
+            lambda r: r.resume(
+                thread,
+                item,
+                decision,
+                text=text,
+                feedback=feedback,
+                reviewer=who,
+                on_progress=_progress(as_json),
+            ),
+            memory=True,
+        )
+
+    view = execute(work)
+    emit_json(view) if as_json else render.thread(out, view)
+
+
+@app.command()
+def show(
+    thread: Annotated[str, typer.Argument(help="Thread id.")],
+    history: Annotated[bool, typer.Option("--history", help="List the checkpoints.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A thread's state, pending reviews and (with --history) checkpoints."""
+    view = execute(lambda: with_runner(lambda r: r.show(thread, history)))
+    emit_json(view) if as_json else render.thread(out, view)
+
+
+@app.command()
+def threads(
+    status: Annotated[
+        str | None, typer.Option(help="running, interrupted, completed or failed.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List threads, newest first."""
+    rows = execute(lambda: with_runner(lambda r: r.list_threads(status)))
+    emit_json(rows) if as_json else render.threads(out, rows)
+
+
+@app.command()
+def posts(
+    thread: Annotated[str | None, typer.Option(help="Only this thread's posts.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Published posts with their review status."""
+    rows = execute(lambda: with_runner(lambda r: r.posts(thread)))
+    emit_json(rows) if as_json else render.posts(out, rows)
+
+
+@app.command()
+def audit(
+    thread: Annotated[str, typer.Argument(help="Thread id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit trail of a thread: every node run, verdict and human decision."""
+    rows = execute(lambda: with_runner(lambda r: r.audit(thread)))
+    emit_json(rows) if as_json else render.audit(out, rows)
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOpt = False) -> None:
+    """Where the database is, and whether the embedded one is running."""
+    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+    from chimera.settings import Settings
+
+    settings = Settings()
+    if settings.database_url:
+        info: dict[str, Any] = {"embedded": False, "url": _mask_url(settings.database_url)}
+    else:
+        info = {"embedded": True, **EmbeddedPostgres(settings.home).status()}
+    info["memory"] = settings.memory_url or "the database itself"
+    emit_json(info) if as_json else out.print_json(data=info)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (it starts again with the next command)."""
+    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+    from chimera.settings import Settings
+
+    settings = Settings()
+    if settings.database_url and settings.memory_url != "embedded":
+        err.print("error: CHIMERA_DATABASE_URL is set; Chimera does not manage that server")
+        raise typer.Exit(2)
+    EmbeddedPostgres(settings.home).stop()
+    out.print("embedded PostgreSQL stopped")
+
+
+def _mask_url(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # A normal exit runs the atexit hooks, so an embedded PostgreSQL this process owns
+    # is stopped; the graph continues from its last checkpoint with --thread.
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("CHIMERA_DEBUG") else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    app()

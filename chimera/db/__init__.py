@@ -1,1 +1,0 @@
-"""Chimera's database plumbing: the zero-config embedded PostgreSQL server and helpers."""

@@ -1,1 +1,0 @@
-"""The judge's signals and the gate: policy checks, persona consistency, the combiner."""

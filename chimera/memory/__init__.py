@@ -1,1 +1,0 @@
-"""Long-term memory behind LangGraph's BaseStore: nodes never know the backend."""

@@ -1,0 +1,368 @@
+"""Evaluate the persona-consistency scorer on labelled (utterance, persona sentence) pairs.
+
+Inputs, one pair a line:
+
+* ``dnli``: ``utterance</s>persona_sentence</s>label`` with label positive, neutral or
+  negative (Dialogue NLI's format);
+* ``jsonl``: ``{"utterance": ..., "persona": ..., "label": ...}`` with label
+  entailment, neutral or contradiction (or positive, neutral, negative).
+
+:func:`evaluate` scores the pairs and returns a report dict: 3-way accuracy, macro-F1,
+per-label precision/recall/F1, the confusion matrix, contradiction AUROC (contradiction
+against the rest, on the contradiction probability) and the expected calibration error
+(top-label confidence, 10 equal-width bins). :func:`write_report` writes it as
+``report.json`` and ``report.md`` with ``confusion_matrix.png`` and ``reliability.png``.
+Bad input raises :class:`chimera.domain.errors.InputError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from chimera.adapters.nli.scorer import LABELS
+from chimera.domain.errors import InputError
+
+FORMATS = ("dnli", "jsonl")
+ECE_BINS = 10
+DEFAULT_REPORTS_DIR = Path("evals") / "reports"
+
+_LABEL_ALIASES = {
+    "entailment": "entailment",
+    "positive": "entailment",
+    "entail": "entailment",
+    "neutral": "neutral",
+    "contradiction": "contradiction",
+    "negative": "contradiction",
+    "contradict": "contradiction",
+}
+
+
+@dataclass(frozen=True)
+class LabeledPair:
+    utterance: str
+    persona: str
+    label: str  # one of LABELS
+
+
+class Scorer(Protocol):
+    def predict_proba(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+
+
+def normalise_label(raw: object, where: str) -> str:
+    label = _LABEL_ALIASES.get(str(raw).strip().lower()) if isinstance(raw, str) else None
+    if label is None:
+        known = "entailment|neutral|contradiction or positive|neutral|negative"
+        raise InputError(f"{where}: unknown label {raw!r} (expected {known})")
+    return label
+
+
+def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
+    """Read labelled pairs; blank lines are skipped, anything else malformed is an error."""
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    if not path.exists():
+        raise InputError(f"data file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"not a file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    pairs: list[LabeledPair] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        pairs.append(_parse_dnli(line, where) if fmt == "dnli" else _parse_jsonl(line, where))
+    if not pairs:
+        raise InputError(f"{path}: no pairs in the file")
+    return pairs
+
+
+def _parse_dnli(line: str, where: str) -> LabeledPair:
+    parts = line.split("</s>")
+    if len(parts) != 3:
+        raise InputError(
+            f"{where}: expected 'utterance</s>persona_sentence</s>label', "
+            f"found {len(parts) - 1} '</s>' separator(s)"
+        )
+    utterance, persona, raw = (p.strip() for p in parts)
+    if not utterance or not persona:
+        raise InputError(f"{where}: empty utterance or persona sentence")
+    return LabeledPair(utterance, persona, normalise_label(raw, where))
+
+
+def _parse_jsonl(line: str, where: str) -> LabeledPair:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object, found {type(row).__name__}")
+    for key in ("utterance", "persona", "label"):
+        if key not in row:
+            raise InputError(f"{where}: missing field {key!r}")
+    for key in ("utterance", "persona"):
+        if not isinstance(row[key], str) or not row[key].strip():
+            raise InputError(f"{where}: field {key!r} must be a non-empty string")
+    return LabeledPair(
+        row["utterance"].strip(), row["persona"].strip(), normalise_label(row["label"], where)
+    )
+
+
+def _auroc(positive: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve; None when one class is missing."""
+    if positive.all() or not positive.any():
+        return None
+    return float(roc_auc_score(positive, score))
+
+
+def reliability_bins(
+    y: np.ndarray, prob: np.ndarray, bins: int = ECE_BINS
+) -> tuple[float, list[dict[str, Any]]]:
+    """Expected calibration error over top-label confidence, and the bins it sums."""
+    conf = prob.max(axis=1)
+    correct = prob.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows: list[dict[str, Any]] = []
+    ece = 0.0
+    for k in range(bins):
+        lo, hi = edges[k], edges[k + 1]
+        mask = (conf > lo) & (conf <= hi) if k else (conf >= lo) & (conf <= hi)
+        count = int(mask.sum())
+        row: dict[str, Any] = {
+            "lower": float(lo),
+            "upper": float(hi),
+            "count": count,
+            "confidence": None,
+            "accuracy": None,
+        }
+        if count:
+            row["confidence"] = float(conf[mask].mean())
+            row["accuracy"] = float(correct[mask].mean())
+            ece += count / len(y) * abs(row["accuracy"] - row["confidence"])
+        rows.append(row)
+    return float(ece), rows
+
+
+def compute_metrics(y: Sequence[int] | np.ndarray, prob: np.ndarray) -> dict[str, Any]:
+    """Metrics of probabilities ``prob`` (n x 3, columns in LABELS order) for labels ``y``."""
+    y = np.asarray(y, dtype=int)
+    prob = np.asarray(prob, dtype=float)
+    if prob.ndim != 2 or prob.shape != (len(y), len(LABELS)):
+        raise ValueError(f"prob must be {len(y)} x {len(LABELS)}, got {prob.shape}")
+    if len(y) == 0:
+        raise InputError("no pairs to evaluate")
+    pred = prob.argmax(axis=1)
+    k = len(LABELS)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (y, pred), 1)
+    per_label: dict[str, dict[str, float | int]] = {}
+    f1s = []
+    for i, name in enumerate(LABELS):
+        tp = int(confusion[i, i])
+        predicted, actual = int(confusion[:, i].sum()), int(confusion[i].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_label[name] = {"precision": precision, "recall": recall, "f1": f1, "support": actual}
+        if actual:
+            f1s.append(f1)
+    ece, bins = reliability_bins(y, prob)
+    contradiction = LABELS.index("contradiction")
+    return {
+        "n": len(y),
+        "accuracy": float((pred == y).mean()),
+        "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
+        "contradiction_auroc": _auroc(y == contradiction, prob[:, contradiction]),
+        "ece": ece,
+        "per_label": per_label,
+        "confusion_matrix": {
+            "labels": list(LABELS),
+            "rows_true_cols_predicted": confusion.tolist(),
+        },
+        "reliability": {"bins": bins, "ece_bins": ECE_BINS},
+        "label_counts": {name: int((y == i).sum()) for i, name in enumerate(LABELS)},
+    }
+
+
+def evaluate(pairs: Sequence[LabeledPair], scorer: Scorer | None = None) -> dict[str, Any]:
+    """Score labelled pairs with ``scorer`` (the shipped scorer by default) and report."""
+    if not pairs:
+        raise InputError("no pairs to evaluate")
+    if scorer is None:
+        from chimera.adapters.nli.scorer import get_scorer
+
+        scorer = get_scorer()
+    y = np.array([LABELS.index(p.label) for p in pairs])
+    prob = scorer.predict_proba([(p.utterance, p.persona) for p in pairs])
+    report = compute_metrics(y, prob)
+    meta = getattr(scorer, "metadata", None)
+    if isinstance(meta, dict):
+        report["model"] = {
+            k: meta[k] for k in ("model_id", "embedder", "fitted_at", "kind") if k in meta
+        }
+    report["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return report
+
+
+def default_out_dir() -> Path:
+    return DEFAULT_REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _fmt(value: float | None) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else (f"{value:.3f}")
+    )
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Persona consistency",
+        "",
+        f"Pairs: {report['n']}" + (f" from `{report['data']}`" if report.get("data") else ""),
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| 3-way accuracy | {_fmt(report['accuracy'])} |",
+        f"| macro-F1 | {_fmt(report['macro_f1'])} |",
+        f"| contradiction AUROC | {_fmt(report['contradiction_auroc'])} |",
+        f"| expected calibration error ({report['reliability']['ece_bins']} bins) | "
+        f"{_fmt(report['ece'])} |",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, row in report["per_label"].items():
+        lines.append(
+            f"| {name} | {_fmt(row['precision'])} | {_fmt(row['recall'])} | "
+            f"{_fmt(row['f1'])} | {row['support']} |"
+        )
+    matrix = report["confusion_matrix"]["rows_true_cols_predicted"]
+    lines += [
+        "",
+        "Confusion matrix (rows: true, columns: predicted):",
+        "",
+        "| true \\ predicted | " + " | ".join(LABELS) + " |",
+        "| --- | " + " | ".join("---" for _ in LABELS) + " |",
+    ]
+    for name, row in zip(LABELS, matrix, strict=True):
+        lines.append(f"| {name} | " + " | ".join(str(c) for c in row) + " |")
+    lines += [
+        "",
+        "![confusion matrix](confusion_matrix.png)",
+        "![reliability diagram](reliability.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plot_confusion(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(report["confusion_matrix"]["rows_true_cols_predicted"])
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, totals, out=np.zeros_like(matrix, dtype=float), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(LABELS)), LABELS)
+    ax.set_yticks(range(len(LABELS)), LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(LABELS)):
+        for j in range(len(LABELS)):
+            ax.text(
+                j,
+                i,
+                f"{matrix[i, j]}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.6 else "black",
+                fontsize=9,
+            )
+    fig.colorbar(image, ax=ax, label="share of the true label")
+    ax.set_title(f"Confusion matrix\naccuracy {report['accuracy']:.3f}, n={report['n']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_reliability(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = report["reliability"]["bins"]
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    width = bins[0]["upper"] - bins[0]["lower"]
+    filled = [b for b in bins if b["count"]]
+    ax.bar(
+        [b["lower"] for b in filled],
+        [b["accuracy"] for b in filled],
+        width=width,
+        align="edge",
+        edgecolor="black",
+        alpha=0.7,
+        label="accuracy in bin",
+    )
+    ax.plot(
+        [b["confidence"] for b in filled],
+        [b["accuracy"] for b in filled],
+        "o",
+        color="darkred",
+        label="mean confidence",
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the predicted label")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"Reliability diagram\nECE {report['ece']:.3f}, n={report['n']}")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], out_dir: Path | str | None = None) -> Path:
+    """Write report.json, report.md, confusion_matrix.png and reliability.png; the folder."""
+    folder = Path(out_dir) if out_dir is not None else default_out_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report folder {folder}: {exc.strerror}") from None
+    (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(report_markdown(report), encoding="utf-8")
+    _plot_confusion(report, folder / "confusion_matrix.png")
+    _plot_reliability(report, folder / "reliability.png")
+    return folder
+
+
+def run(
+    data: Path | str,
+    fmt: str = "dnli",
+    out_dir: Path | str | None = None,
+    scorer: Scorer | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """Load, evaluate and write: the report and its folder."""
+    pairs = load_pairs(data, fmt)
+    report = evaluate(pairs, scorer)
+    report["data"] = str(data)
+    report["format"] = fmt
+    return report, write_report(report, out_dir)

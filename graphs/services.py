@@ -1,0 +1,44 @@
+"""The interfaces of the collaborators nodes use, and the bundle that carries them.
+
+Nodes never reach for globals: publishing, the audit trail and chat models are
+handed in (``runtime.context.services``, built by ``chimera.app.wiring``), so the
+runner wires PostgreSQL, tests wire memory, and a Redis executor or an MCP publisher
+replaces one piece without touching nodes. Adapters implement these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langchain_core.language_models import BaseChatModel
+from pydantic_core import core_schema
+
+from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
+from chimera.domain.signals.persona_consistency import PairScorer
+
+
+class Publisher(Protocol):
+    async def publish(self, request: PublishRequest) -> PublishReceipt: ...
+
+
+class AuditLog(Protocol):
+    async def record(self, event: AuditEvent) -> None: ...
+
+
+ChatModelLoader = Callable[[str, float], BaseChatModel]
+
+
+@dataclass
+class Services:
+    publisher: Publisher
+    audit: AuditLog
+    chat_model: ChatModelLoader
+    # The persona-consistency scorer; None leaves the judge with its lexical checks.
+    consistency: PairScorer | None = None
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        # Live objects: opaque to pydantic, so LangGraph's server can build Context's schema.
+        return core_schema.is_instance_schema(cls)

@@ -1,0 +1,62 @@
+"""One structured call to a chat model, with errors people can act on."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel, ValidationError
+
+from chimera.domain.errors import ModelOutputError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _structured_options(model: BaseChatModel) -> dict[str, Any]:
+    """OpenAI chat models default to ``method="json_schema"`` (a strict
+    ``response_format``), which OpenAI itself rejects for schemas with defaults
+    (e.g. Draft.notes) and which many OpenAI-compatible servers do not support.
+    A forced tool call works everywhere, so ask for that. The check goes through
+    ``sys.modules`` so that other models never pay for importing langchain-openai."""
+    openai_models = sys.modules.get("langchain_openai.chat_models.base")
+    if openai_models is not None and isinstance(model, openai_models.BaseChatOpenAI):
+        return {"method": "function_calling"}
+    return {}
+
+
+def _missing_output_detail(raw: object) -> str:
+    """Why a reply parsed to nothing: a tool call whose arguments are not JSON
+    (langchain keeps those in ``invalid_tool_calls``), or no tool call at all."""
+    invalid = getattr(raw, "invalid_tool_calls", None) or []
+    if invalid:
+        call = invalid[0]
+        args = str(call.get("args") or "")
+        excerpt = args if len(args) <= 80 else args[:77] + "..."
+        return f"the arguments of tool call {call.get('name')!r} are not valid JSON: {excerpt!r}"
+    if isinstance(raw, AIMessage) and not raw.tool_calls:
+        return "the reply has no tool call (the model answered in plain text)"
+    return "no structured output in the reply"
+
+
+async def structured_call(
+    model: BaseChatModel, schema: type[T], messages: Sequence[BaseMessage], *, node: str
+) -> T:
+    """Ask ``model`` for an instance of ``schema``; a reply that does not parse raises
+    ModelOutputError naming the node and the schema. Transport errors and timeouts
+    propagate as the provider raised them."""
+    runnable = model.with_structured_output(schema, include_raw=True, **_structured_options(model))
+    reply = await runnable.ainvoke(list(messages))
+    parsed = reply.get("parsed") if isinstance(reply, dict) else None
+    if isinstance(parsed, schema):
+        return parsed
+    error = reply.get("parsing_error") if isinstance(reply, dict) else None
+    if isinstance(error, ValidationError):
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    elif error:
+        detail = str(error)
+    else:
+        detail = _missing_output_detail(reply.get("raw") if isinstance(reply, dict) else None)
+    raise ModelOutputError(f"{node}: the model's reply is not a valid {schema.__name__}: {detail}")
