@@ -17,12 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
+from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
 
 eval_app = typer.Typer(
     help="Evaluations: score Chimera's models on labelled data, write reports.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
@@ -89,11 +88,9 @@ def run_suite_command(
     """Generate answers with the configured models and score their persona consistency;
     the run is kept as JSONL (CHIMERA_HOME/evals/) and in PostgreSQL."""
     if suite != "personagym":
-        err.print(f"[bold red]error:[/] unknown suite {suite!r}; suites: personagym")
-        raise typer.Exit(2)
+        fail(f"unknown suite {suite!r}; suites: personagym")
     if personas < 1 or questions < 1:
-        err.print("[bold red]error:[/] --personas and --questions must be at least 1")
-        raise typer.Exit(2)
+        fail("--personas and --questions must be at least 1")
 
     async def work(runner: Any) -> dict[str, Any]:
         from chimera.evals.personagym_suite import run_suite

@@ -6,27 +6,47 @@ Exit status: 0 when the command did its work (a thread waiting on reviews includ
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable
+from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
 import typer
 
 from chimera.cli import render
 from chimera.cli.evals import eval_app
-from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
+from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
 
 app = typer.Typer(
     help="Chimera: AI influencer personas run as a supervised agent swarm.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The database: status of the embedded PostgreSQL, stop it.")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chimera {package_version('chimera')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Chimera: AI influencer personas run as a supervised agent swarm."""
 
 
 def _progress(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
@@ -37,9 +57,13 @@ def _progress(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
 
 @app.command()
 def run(
-    goal: Annotated[str | None, typer.Option(help="What the persona should do.")] = None,
+    goal: Annotated[
+        str | None,
+        typer.Option(help="What the persona should do. [required unless --thread continues]"),
+    ] = None,
     persona: Annotated[
-        str | None, typer.Option(help="Persona id (ava, kai) or path to a SOUL.md.")
+        str | None,
+        typer.Option(help="Persona id (ava, kai) or path to a SOUL.md. [required unless --thread]"),
     ] = None,
     thread: Annotated[
         str | None, typer.Option(help="Thread id; an unfinished thread continues.")
@@ -149,17 +173,16 @@ def db_status(as_json: JsonOpt = False) -> None:
 
 
 @db_app.command("stop")
-def db_stop() -> None:
+def db_stop(as_json: JsonOpt = False) -> None:
     """Stop the embedded PostgreSQL (it starts again with the next command)."""
     from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
     from chimera.settings import Settings
 
     settings = Settings()
     if settings.database_url and settings.memory_url != "embedded":
-        err.print("error: CHIMERA_DATABASE_URL is set; Chimera does not manage that server")
-        raise typer.Exit(2)
+        fail("CHIMERA_DATABASE_URL is set; Chimera does not manage that server")
     EmbeddedPostgres(settings.home).stop()
-    out.print("embedded PostgreSQL stopped")
+    emit_json({"stopped": True}) if as_json else out.print("embedded PostgreSQL stopped")
 
 
 def _mask_url(url: str) -> str:
@@ -184,4 +207,18 @@ def main() -> None:
         level=logging.DEBUG if os.environ.get("CHIMERA_DEBUG") else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:
+        # Usage errors (a missing option, a bad value) are bad input: exit 2, as JSON too.
+        if "--json" in sys.argv:
+            message = exc.format_message()
+            body = {"error": {"kind": "usage", "message": message, "exit": 2}}
+            sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+        else:
+            exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -21,7 +21,40 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+class _Mode:
+    """Whether this command prints JSON: set by ``--json`` before the command runs, so
+    errors (raised anywhere) come out as JSON on stderr too."""
+
+    json = False
+
+
+def _json_mode(value: bool) -> bool:
+    _Mode.json = _Mode.json or value
+    return value
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print JSON for machines (errors too, on stderr).",
+                 callback=_json_mode),
+]  # fmt: skip
+
+
+def fail(message: str, code: int = 2, *, kind: str = "input", hint: str | None = None) -> None:
+    """Print an error (text, or JSON under --json) and exit with ``code``:
+    2 bad input or configuration (nothing changed), 1 internal, 130 interrupted."""
+    if _Mode.json:
+        body: dict[str, Any] = {"error": {"kind": kind, "message": message, "exit": code}}
+        if hint:
+            body["error"]["hint"] = hint
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+    else:
+        label = "internal error" if kind == "internal" else "error"
+        err.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False)
+        if hint:
+            err.print(hint, highlight=False)
+    raise typer.Exit(code)
 
 
 def execute(work: Callable[[], Awaitable[T]]) -> T:
@@ -29,21 +62,21 @@ def execute(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     except ChimeraError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(str(exc), 1, kind="chimera")
     except KeyboardInterrupt:
-        err.print("interrupted: the thread continues from its last checkpoint with --thread")
-        raise typer.Exit(130) from None
+        fail(
+            "interrupted: the thread continues from its last checkpoint with --thread",
+            130,
+            kind="interrupted",
+        )
     except Exception as exc:
         if os.environ.get("CHIMERA_DEBUG"):
             raise
         message = redact_value(f"{type(exc).__name__}: {exc}")
-        err.print(f"[bold red]internal error:[/] {escape(message)}", highlight=False)
-        err.print("set CHIMERA_DEBUG=1 for the traceback")
-        raise typer.Exit(1) from None
+        fail(message, 1, kind="internal", hint="set CHIMERA_DEBUG=1 for the traceback")
+    raise AssertionError("unreachable: fail() always exits")
 
 
 def emit_json(value: Any) -> None:

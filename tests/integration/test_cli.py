@@ -699,6 +699,16 @@ def test_bad_input_exits_2_and_changes_nothing(
     known = " ".join(results["unknown persona"].stderr.split()).split("known personas:")[1]
     assert {"ava", "kai"} <= set(re.findall(r"[a-z0-9_-]+", known)), known
 
+    # Under --json the same errors are one JSON object on stderr, with the same exit status.
+    for name in ("unknown persona", "unknown interrupt", "bad status"):
+        args, wanted = cases[name]
+        result = cli.call(*args, "--json", expect=2)
+        assert result.stdout == "", result.describe()
+        error = json.loads(result.stderr)["error"]
+        assert error["exit"] == 2 and error["kind"] == "input", result.describe()
+        for text in wanted:
+            assert text in error["message"], f"{name}: {text!r} not in {error['message']!r}"
+
     after = _state(cli, tid)
     assert after == before
 
