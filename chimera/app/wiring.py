@@ -80,7 +80,7 @@ async def open_memory(settings: Settings, db: Database) -> MemoryBackend:
         label = "postgres (embedded)" if settings.memory_url == "embedded" else "postgres"
         memory = MemoryBackend(store, label, pool.close)
     elif url.startswith("weaviate://"):
-        from chimera.adapters.memory.weaviate import WeaviateStore
+        from chimera.adapters.memory.weaviate.store import WeaviateStore
 
         weaviate = WeaviateStore.from_url(url)
 

@@ -27,7 +27,9 @@ from psycopg_pool import AsyncConnectionPool
 from chimera.adapters.embedded_postgres.server import ensure_database
 from chimera.adapters.embeddings import ChimeraEmbeddings
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
-from chimera.adapters.memory.weaviate import WeaviateStore, collection_name, parse_url
+from chimera.adapters.memory.weaviate.connection import parse_url
+from chimera.adapters.memory.weaviate.naming import collection_name
+from chimera.adapters.memory.weaviate.store import WeaviateStore
 from chimera.adapters.postgres.database import CONNECTION_KWARGS
 from chimera.domain.errors import ConfigError
 from chimera.graphs.memory import namespaces as ns

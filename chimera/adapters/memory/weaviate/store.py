@@ -1,61 +1,15 @@
-"""Long-term memory on Weaviate: a LangGraph ``BaseStore`` over weaviate-client v4.
-
-Layout, one Weaviate collection per store namespace:
-
-* The collection is named ``<prefix>_<slug>_<hash>``: the slug keeps the letters and
-  digits of the namespace parts (readable in the Weaviate console), the hash (12 hex
-  digits of SHA-256 over the namespace as JSON) keeps distinct namespaces apart however
-  they sanitise. The collection's description holds the namespace as JSON, so one
-  schema read maps every collection back to its namespace (``list_namespaces`` and
-  prefix search); each object also carries it in its ``namespace`` property.
-* An object's UUID is derived from (namespace, key) with ``generate_uuid5``, so a put is
-  an upsert and a get is a lookup by id.
-* Properties: ``key``; ``namespace`` (JSON); ``value`` (the item's value as JSON text,
-  the source of truth); ``text`` (the indexed text); ``facets`` (see filters);
-  ``created_at`` and ``updated_at`` (dates; ``created_at`` survives an overwrite).
-* Vectors are Chimera's own (``ChimeraEmbeddings`` unless told otherwise), sent with the
-  objects as the self-provided named vector ``default`` (cosine HNSW); Weaviate never
-  vectorises. The indexed text is the store's ``fields`` (``["text"]``) or the put's
-  ``index`` paths; when the paths yield several texts they are joined with newlines
-  into one vector (Postgres and the in-memory store keep one vector per text and rank
-  by the best). ``index=False`` items, and items with no text at the paths, get no
-  vector: they are stored and filterable but never returned by a ``query=`` search,
-  as with the Postgres store.
-
-Filters: the value lives in the JSON blob, so each top-level scalar of a value is also
-written as a facet, the JSON text of ``[field, value]`` (integral floats written as
-ints, so ``5`` matches ``5.0``), in the ``facets`` text array (``field`` tokenisation).
-Equality on a scalar (``{"k": v}`` or ``{"k": {"$eq": v}}``) becomes a Weaviate
-``contains_all`` filter on the facets, run by the server. Everything else (``$ne``,
-``$gt``/``$gte``/``$lt``/``$lte``, equality on lists or objects) is checked on the
-client, on pages fetched from Weaviate until ``offset + limit`` items pass. Client-side
-semantics follow PostgreSQL's JSONB: a missing field fails every condition (``$ne``
-too), numbers compare as numbers, strings as strings, mixed types never match, and an
-object or a list matches only when equal as a whole.
-
-Ordering: ``query=`` results by cosine similarity (``score`` = 1 - cosine distance, as
-in the Postgres store); other searches by ``updated_at``, newest first, then key. A
-search over a namespace prefix queries every collection under the prefix and merges.
-
-Both ``batch`` and ``abatch`` exist; ``abatch`` runs the synchronous client in a worker
-thread. TTLs are not supported. Reads in a batch see the store as it was before the
-batch's puts, as in LangGraph's own stores.
-"""
+"""The Weaviate store's client I/O: LangGraph's batch operations on collections."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import math
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import weaviate
 from langchain_core.embeddings import Embeddings
@@ -64,7 +18,6 @@ from langgraph.store.base import (
     GetOp,
     Item,
     ListNamespacesOp,
-    MatchCondition,
     Op,
     PutOp,
     Result,
@@ -85,28 +38,33 @@ from weaviate.classes.query import Filter, MetadataQuery, Sort
 from weaviate.collections import Collection
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import UnexpectedStatusCodeError
-from weaviate.util import generate_uuid5
 
 from chimera.adapters.embeddings import EMBEDDING_DIM, ChimeraEmbeddings
+from chimera.adapters.memory.weaviate.connection import parse_url
+from chimera.adapters.memory.weaviate.filters import (
+    facets_of,
+    matches,
+    namespace_matches,
+    split_filter,
+)
+from chimera.adapters.memory.weaviate.naming import (
+    DEFAULT_PREFIX,
+    DESCRIPTION_PREFIX,
+    PREFIX_RE,
+    Namespace,
+    collection_name,
+    namespace_json,
+    object_uuid,
+)
 from chimera.domain.errors import ChimeraError, ConfigError
 
-Namespace = tuple[str, ...]
-
 VECTOR_NAME = "default"
-DEFAULT_PREFIX = "Chimera"
 DEFAULT_FIELDS = ["text"]
-DEFAULT_HTTP_PORT = 8080
-DEFAULT_GRPC_PORT = 50051
-DESCRIPTION_PREFIX = "LangGraph store namespace: "
 # Properties read back for items; ``facets`` and ``text`` are only for the server.
 _ITEM_PROPERTIES = ["key", "value", "created_at", "updated_at"]
-_PREFIX_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-_SLUG_MAX = 40
-_HASH_LEN = 12
 _MIN_PAGE = 64
 # Ids per by-id fetch or delete: Weaviate caps a query at 10,000 results.
 _ID_CHUNK = 1000
-_MISSING = object()
 
 
 class WeaviateStoreError(ChimeraError):
@@ -119,161 +77,10 @@ class _Hit:
     rank: tuple[Any, ...]
 
 
-def collection_name(namespace: Namespace, prefix: str = DEFAULT_PREFIX) -> str:
-    """The Weaviate collection of a namespace: deterministic, a valid class name."""
-    slug = "_".join(s for s in (re.sub(r"[^A-Za-z0-9]", "", part) for part in namespace) if s)
-    slug = slug[:_SLUG_MAX].strip("_")
-    digest = hashlib.sha256(_namespace_json(namespace).encode()).hexdigest()[:_HASH_LEN]
-    return f"{prefix}_{slug}_{digest}" if slug else f"{prefix}_{digest}"
-
-
-def object_uuid(namespace: Namespace, key: str) -> str:
-    """The object id of (namespace, key). ``generate_uuid5`` concatenates its two
-    arguments without a separator, so both go in as one JSON text."""
-    return generate_uuid5(json.dumps([list(namespace), key], ensure_ascii=False))
-
-
-def _namespace_json(namespace: Namespace) -> str:
-    return json.dumps(list(namespace), ensure_ascii=False, separators=(",", ":"))
-
-
-def _normalise_scalar(value: Any) -> Any:
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def facet(field: str, value: Any) -> str:
-    """The facet that stands for ``value[field] == value`` (a scalar)."""
-    return json.dumps([field, _normalise_scalar(value)], ensure_ascii=False, separators=(",", ":"))
-
-
-def _facets(value: Mapping[str, Any]) -> list[str]:
-    return [facet(k, v) for k, v in value.items() if _is_scalar(v)]
-
-
-def _split_filter(
-    flt: Mapping[str, Any] | None,
-) -> tuple[list[str], list[tuple[str, str, Any]]]:
-    """Facets the server can match, and (field, operator, operand) left for the client."""
-    facets: list[str] = []
-    residual: list[tuple[str, str, Any]] = []
-    for field, cond in (flt or {}).items():
-        if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
-            for op, operand in cond.items():
-                if op == "$eq" and _is_scalar(operand):
-                    facets.append(facet(field, operand))
-                elif op in ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte"):
-                    residual.append((field, op, operand))
-                else:
-                    raise ValueError(f"unsupported filter operator {op!r} on {field!r}")
-        elif _is_scalar(cond):
-            facets.append(facet(field, cond))
-        else:
-            residual.append((field, "$eq", cond))
-    return facets, residual
-
-
-def _json_equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
-def _ordered(a: Any, b: Any) -> int | None:
-    """-1, 0 or 1 when a and b compare (both numbers, or both strings), else None."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return None
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return (a > b) - (a < b)
-    if isinstance(a, str) and isinstance(b, str):
-        return (a > b) - (a < b)
-    return None
-
-
-def _matches(value: Mapping[str, Any], residual: Sequence[tuple[str, str, Any]]) -> bool:
-    for field, op, operand in residual:
-        actual = value.get(field, _MISSING)
-        if actual is _MISSING:
-            return False
-        if op == "$eq":
-            ok = _json_equal(actual, operand)
-        elif op == "$ne":
-            ok = not _json_equal(actual, operand)
-        else:
-            order = _ordered(actual, operand)
-            ok = (
-                order is not None
-                and {
-                    "$gt": order > 0,
-                    "$gte": order >= 0,
-                    "$lt": order < 0,
-                    "$lte": order <= 0,
-                }[op]
-            )
-        if not ok:
-            return False
-    return True
-
-
-def _namespace_matches(condition: MatchCondition, namespace: Namespace) -> bool:
-    path = tuple(condition.path)
-    if len(namespace) < len(path):
-        return False
-    if condition.match_type == "prefix":
-        pairs = zip(namespace, path, strict=False)
-    elif condition.match_type == "suffix":
-        pairs = zip(reversed(namespace), reversed(path), strict=False)
-    else:
-        raise ValueError(f"unsupported namespace match type {condition.match_type!r}")
-    return all(p == "*" or n == p for n, p in pairs)
-
-
 def _as_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value))
-
-
-def parse_url(url: str) -> dict[str, Any]:
-    """``weaviate://host[:port][?grpc_port=N&grpc_host=H]`` (``weaviates://`` for TLS) as
-    the keyword arguments of ``weaviate.connect_to_custom``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("weaviate", "weaviates"):
-        raise ConfigError(
-            f"not a Weaviate URL: {url!r} (expected weaviate://host:8080?grpc_port=50051, "
-            "or weaviates:// for TLS)"
-        )
-    if not parts.hostname:
-        raise ConfigError(f"the Weaviate URL {url!r} names no host")
-    secure = parts.scheme == "weaviates"
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"grpc_port", "grpc_host"}
-    if unknown:
-        raise ConfigError(f"unknown parameters in the Weaviate URL: {', '.join(sorted(unknown))}")
-    try:
-        http_port = parts.port or (443 if secure else DEFAULT_HTTP_PORT)
-        grpc_port = int(query.get("grpc_port", 443 if secure else DEFAULT_GRPC_PORT))
-    except ValueError as exc:
-        raise ConfigError(f"bad port in the Weaviate URL {url!r}: {exc}") from exc
-    return {
-        "http_host": parts.hostname,
-        "http_port": http_port,
-        "http_secure": secure,
-        "grpc_host": query.get("grpc_host", parts.hostname),
-        "grpc_port": grpc_port,
-        "grpc_secure": secure,
-    }
 
 
 class WeaviateStore(BaseStore):
@@ -301,7 +108,7 @@ class WeaviateStore(BaseStore):
         collection_prefix: str = DEFAULT_PREFIX,
         owns_client: bool = True,
     ) -> None:
-        if not _PREFIX_RE.match(collection_prefix):
+        if not PREFIX_RE.match(collection_prefix):
             raise ConfigError(
                 f"bad Weaviate collection prefix {collection_prefix!r}: use an upper-case "
                 "letter then letters and digits"
@@ -464,7 +271,7 @@ class WeaviateStore(BaseStore):
         try:
             self._client.collections.create(
                 name,
-                description=DESCRIPTION_PREFIX + _namespace_json(namespace),
+                description=DESCRIPTION_PREFIX + namespace_json(namespace),
                 vector_config=Configure.Vectors.self_provided(
                     name=VECTOR_NAME,
                     vector_index_config=Configure.VectorIndex.hnsw(
@@ -565,7 +372,7 @@ class WeaviateStore(BaseStore):
     ) -> list[SearchItem]:
         if op.limit <= 0:
             return []
-        facets, residual = _split_filter(op.filter)
+        facets, residual = split_filter(op.filter)
         server_filter = Filter.by_property("facets").contains_all(facets) if facets else None
         need = op.offset + op.limit
         prefix = tuple(op.namespace_prefix)
@@ -614,7 +421,7 @@ class WeaviateStore(BaseStore):
                 )
             for obj in response.objects:
                 item = self._to_item(namespace, obj.properties)
-                if residual and not _matches(item.value, residual):
+                if residual and not matches(item.value, residual):
                     continue
                 if vector is not None:
                     distance = obj.metadata.distance
@@ -646,7 +453,7 @@ class WeaviateStore(BaseStore):
         namespaces = [
             ns
             for name, ns in existing.items()
-            if all(_namespace_matches(c, ns) for c in op.match_conditions or ())
+            if all(namespace_matches(c, ns) for c in op.match_conditions or ())
             and self._has_objects(name)
         ]
         if op.max_depth is not None:
@@ -706,10 +513,10 @@ class WeaviateStore(BaseStore):
                         uuid=uid,
                         properties={
                             "key": op.key,
-                            "namespace": _namespace_json(namespace),
+                            "namespace": namespace_json(namespace),
                             "value": json.dumps(value, ensure_ascii=False),
                             "text": text or "",
-                            "facets": _facets(value),
+                            "facets": facets_of(value),
                             "created_at": _as_datetime(created),
                             "updated_at": now,
                         },
