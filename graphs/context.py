@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any
 
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from chimera.domain.errors import ConfigError
@@ -21,8 +22,9 @@ from chimera.graphs.prompts import load_prompt
 from chimera.graphs.services import Services
 
 OFFLINE_MODEL = "offline"
-# react-agent marks model fields this way so LangGraph Studio offers them as LLM choices.
-_LLM = {"__template_metadata__": {"kind": "llm"}}
+# react-agent marks model fields this way so LangGraph Studio offers them as LLM choices;
+# as a pydantic Field it also reaches the JSON schema LangGraph's server serves.
+_LLM = Field(json_schema_extra={"__template_metadata__": {"kind": "llm"}})
 _MODEL_FIELDS = ("planner_model", "worker_model", "judge_model")
 
 

