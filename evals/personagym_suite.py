@@ -131,9 +131,9 @@ async def run_suite(
         rubric = next(s for s in verdict["signals"] if s["name"] == "rubric")
         rating = round(rubric["score"] * 4 + 1)
         contradiction, entailment = 0.0, 0.0
-        if services.consistency is not None:
+        if services.nli_scorer is not None:
             sentences = draft_sentences(draft.text) or [draft.text]
-            probs = services.consistency.predict_proba(
+            probs = services.nli_scorer.predict_proba(
                 [(s, first_person(item.description)) for s in sentences]
             )
             contradiction = float(np.max(probs[:, 2]))

@@ -35,8 +35,9 @@ class Services:
     publisher: Publisher
     audit: AuditLog
     chat_model: ChatModelLoader
-    # The persona-consistency scorer; None leaves the judge with its lexical checks.
-    consistency: PairScorer | None = None
+    # The NLI pair scorer behind the persona-consistency signal; None leaves the judge
+    # with its lexical checks.
+    nli_scorer: PairScorer | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:

@@ -77,7 +77,7 @@ async def judge_draft(
         persona,
         draft,
         memory,
-        services.consistency,
+        services.nli_scorer,
         weight=combiner.weight("persona_consistency"),
     )
     policy, flags = policy_signal(

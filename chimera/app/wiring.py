@@ -37,7 +37,7 @@ def in_memory_services() -> Services:
         publisher=InMemoryPublisher(),
         audit=InMemoryAuditLog(),
         chat_model=load_chat_model,
-        consistency=get_scorer(),
+        nli_scorer=get_scorer(),
     )
 
 
@@ -47,7 +47,7 @@ def postgres_services(db: Database) -> Services:
         publisher=SandboxPublisher(db.pool),
         audit=PostgresAuditLog(db.pool),
         chat_model=load_chat_model,
-        consistency=get_scorer(),
+        nli_scorer=get_scorer(),
     )
 
 

@@ -39,7 +39,7 @@ class Harness:
                 publisher=self.publisher,
                 audit=self.audit,
                 chat_model=counting_loader,
-                consistency=get_scorer(),
+                nli_scorer=get_scorer(),
             )
         )
         self.store = in_memory_store()
