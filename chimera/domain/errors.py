@@ -1,9 +1,15 @@
-"""Errors Chimera reports to people. Each says what is wrong and what to do."""
+"""Errors Chimera reports to people. Each says what is wrong and what to do.
+
+Every Chimera error is a ``ValueError``: LangGraph's server passes the message of
+ValueError-like built-in errors to its clients and hides any other exception behind
+"An internal error occurred", and a LangGraph ``RetryPolicy`` does not retry them by
+default (a bad persona or a malformed model reply does not get better by retrying).
+"""
 
 from __future__ import annotations
 
 
-class ChimeraError(Exception):
+class ChimeraError(ValueError):
     """Base of Chimera's own errors."""
 
 
