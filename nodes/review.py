@@ -1,13 +1,21 @@
-"""Review: interrupts for a human decision on a result the gate would not publish alone."""
+"""Review: interrupts for a human decision on a result the gate would not publish alone.
+
+A malformed answer (an unknown decision, an edit without text, a retry past the last
+attempt, not a mapping) is answered with the same request plus an ``error`` saying what
+was wrong: the interrupt asks again instead of failing the thread. (An interrupt keeps
+the first value it was resumed with, so raising here would ruin the thread for good.)
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from chimera.domain.decisions import parse_decision
+from chimera.domain.errors import InputError
+from chimera.domain.types import Decision
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns
 from chimera.graphs.runtime import audit, thread_id_of
@@ -39,7 +47,7 @@ async def review(
         payload=request,
         dedupe=f"{task['id']}:{attempt}:review_requested",
     )
-    decision = parse_decision(interrupt(request), attempt=attempt, max_attempts=ctx.max_attempts)
+    decision = await _ask(runtime, request, attempt, ctx.max_attempts)
     reviewer = decision.get("reviewer", "anonymous")
     await audit(
         runtime,
@@ -81,3 +89,28 @@ async def review(
     return Command(
         goto="discard", update={"reviewer": reviewer, "feedback": decision.get("feedback", "")}
     )
+
+
+async def _ask(
+    runtime: Runtime[Context], request: dict[str, Any], attempt: int, max_attempts: int
+) -> Decision:
+    """Interrupts until the answer is a valid decision. On every resume the node re-runs
+    from its top and replays the earlier answers in order, so the refusals below repeat
+    the same way and their audit events are deduplicated by their rank."""
+    answer = interrupt(request)
+    refused = 0
+    while True:
+        try:
+            return parse_decision(answer, attempt=attempt, max_attempts=max_attempts)
+        except InputError as exc:
+            error = str(exc)
+        refused += 1
+        await audit(
+            runtime,
+            "decision_refused",
+            actor="review",
+            task_id=request["task_id"],
+            payload={"attempt": attempt, "error": error},
+            dedupe=f"{request['task_id']}:{attempt}:refused:{refused}",
+        )
+        answer = interrupt({**request, "error": error})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -14,7 +13,6 @@ from chimera.adapters.memory.postgres import in_memory_store
 from chimera.adapters.models.factory import load_chat_model
 from chimera.adapters.nli.scorer import get_scorer
 from chimera.adapters.persona_files import load_persona
-from chimera.domain.errors import InputError
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns
 from chimera.graphs.memory.seed import seed_persona
@@ -142,12 +140,18 @@ async def test_retry_reruns_the_worker_with_feedback() -> None:
     assert drafted[1]["feedback"] == "Focus on thrifting a secondhand haul instead."
 
 
-async def test_retry_is_refused_after_the_last_attempt() -> None:
+async def test_retry_after_the_last_attempt_asks_again() -> None:
     h = Harness()
     h.context = replace(h.context, max_attempts=1)
     await h.start(goal="posts on: a fast fashion haul and thrifting")
-    with pytest.raises(InputError, match="used all 1 attempts"):
-        await h.decide("t1", decision="retry", feedback="again")
+    before = await h.pending()
+    await h.decide("t1", decision="retry", feedback="again")
+    state = await h.graph.aget_state(h.config)
+    (asked,) = [i for i in state.interrupts if i.value["task_id"] == "t1"]
+    assert "used all 1 attempts" in asked.value["error"]
+    assert asked.id != before["t1"]  # a new question, on the same task and attempt
+    assert asked.value["attempt"] == 1
+    assert [t for t, p in h.events("drafted")].count("t1") == 1  # the worker did not re-run
 
 
 async def test_a_replayed_publish_does_not_publish_twice() -> None:
