@@ -17,6 +17,7 @@ from pydantic_core import core_schema
 
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
 from chimera.domain.signals.persona_consistency import PairScorer
+from chimera.domain.types import Persona
 
 
 class Publisher(Protocol):
@@ -25,6 +26,12 @@ class Publisher(Protocol):
 
 class AuditLog(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
+
+
+class PersonaSource(Protocol):
+    async def load(self, ref: str) -> Persona:
+        """The persona named by ``ref`` (an id or a path); PersonaError when there is none."""
+        ...
 
 
 ChatModelLoader = Callable[[str, float], BaseChatModel]
@@ -38,6 +45,8 @@ class Services:
     # The NLI pair scorer behind the persona-consistency signal; None leaves the judge
     # with its lexical checks.
     nli_scorer: PairScorer | None = None
+    # Resolves a run's persona given by id or path (LangGraph's server takes either).
+    personas: PersonaSource | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:

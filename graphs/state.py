@@ -23,9 +23,10 @@ from chimera.domain.types import (
 
 
 class InputState(TypedDict):
-    """What a run starts from: a persona and a goal."""
+    """What a run starts from: a persona and a goal. The persona is an id (``"ava"``), a
+    path to a SOUL.md, or a parsed persona; the graph's first node resolves it."""
 
-    persona: Persona
+    persona: Persona | str
     goal: str
 
 
@@ -39,9 +40,12 @@ class OutputState(TypedDict):
     summary: str
 
 
-class State(InputState):
-    """The parent graph's state. Lists written by parallel task subgraphs have reducers."""
+class State(TypedDict):
+    """The parent graph's state. Lists written by parallel task subgraphs have reducers.
+    Once the run has started, ``persona`` is always the parsed persona."""
 
+    persona: Persona
+    goal: str
     tasks: list[Task]
     results: Annotated[list[TaskResult], operator.add]
     published: Annotated[list[PublishedPost], operator.add]

@@ -1,4 +1,4 @@
-"""Chimera's graph: planner -> one task subgraph per task (Send) -> summary.
+"""Chimera's graph: intake -> planner -> one task subgraph per task (Send) -> summary.
 
 Each task runs as its own subgraph (worker -> judge -> publish | review), so a
 reviewer's decision on one task publishes it at once while the others keep
@@ -16,6 +16,7 @@ from langgraph.types import Send
 from chimera.graphs.context import Context
 from chimera.graphs.state import InputState, OutputState, State, TaskInput, TaskOutput, TaskState
 from chimera.nodes.discard import discard
+from chimera.nodes.intake import intake
 from chimera.nodes.judge import judge
 from chimera.nodes.planner import planner
 from chimera.nodes.publish import publish
@@ -54,11 +55,13 @@ task_builder.add_edge("discard", END)
 builder = StateGraph(
     State, context_schema=Context, input_schema=InputState, output_schema=OutputState
 )
+builder.add_node("intake", intake)
 builder.add_node("planner", planner)
 # The task subgraph inherits the parent's checkpointer when the parent is compiled.
 builder.add_node("task", task_builder.compile(name="task"))
 builder.add_node("summary", summary)
-builder.add_edge(START, "planner")
+builder.add_edge(START, "intake")
+builder.add_edge("intake", "planner")
 builder.add_conditional_edges("planner", fan_out, ["task"])
 builder.add_edge("task", "summary")
 builder.add_edge("summary", END)

@@ -6,9 +6,11 @@ personas shipped inside the package (``chimera/personas``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -51,6 +53,17 @@ def load_persona(id_or_path: str | Path, search_dirs: Sequence[Path] | None = No
         f"unknown persona {wanted!r}: it is not an existing file or folder, nor a persona id "
         f"(lowercase letters, digits, '-' or '_'); {_known(dirs)}"
     )
+
+
+@dataclass(frozen=True)
+class PersonaFiles:
+    """The graph's PersonaSource: SOUL.md files found as ``load_persona`` finds them."""
+
+    search_dirs: Sequence[Path] | None = None
+
+    async def load(self, ref: str) -> Persona:
+        # In a thread: LangGraph's server refuses blocking file I/O on its event loop.
+        return await asyncio.to_thread(load_persona, ref, self.search_dirs)
 
 
 def list_personas(search_dirs: Sequence[Path] | None = None) -> list[Persona]:

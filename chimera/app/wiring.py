@@ -21,6 +21,7 @@ from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.models.factory import load_chat_model
 from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.persona_files import PersonaFiles
 from chimera.adapters.postgres.audit import PostgresAuditLog
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
 from chimera.adapters.postgres.outbox import SandboxPublisher
@@ -38,6 +39,7 @@ def in_memory_services() -> Services:
         audit=InMemoryAuditLog(),
         chat_model=load_chat_model,
         nli_scorer=get_scorer(),
+        personas=PersonaFiles(),
     )
 
 
@@ -48,6 +50,7 @@ def postgres_services(db: Database) -> Services:
         audit=PostgresAuditLog(db.pool),
         chat_model=load_chat_model,
         nli_scorer=get_scorer(),
+        personas=PersonaFiles(),
     )
 
 
