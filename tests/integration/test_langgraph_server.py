@@ -31,8 +31,6 @@ from langgraph_sdk.client import LangGraphClient
 
 from chimera.adapters.embedded_postgres.server import ensure_database
 
-pytestmark = pytest.mark.integration
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 180  # seconds: imports, the embedder, migrations and seeding, on 2 cores
@@ -78,6 +76,25 @@ def _has_pgvector(url: str) -> bool:
         return row.fetchone() is not None
 
 
+def _server_env(home: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
+    env |= {"CHIMERA_DATABASE_URL": database_url, "CHIMERA_HOME": str(home)}
+    env["LANGSMITH_TRACING"] = "false"
+    return env
+
+
+def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``langgraph dev`` from the project folder, as a developer starts it."""
+    port = _free_port()
+    command = [str(BIN / "langgraph"), "dev", "--no-browser", "--no-reload", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as one
+        )  # fmt: skip
+    return process, f"http://127.0.0.1:{port}"
+
+
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -111,22 +128,13 @@ def server(
     database_url: str, embedded_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     memory_db = None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
     home = tmp_path_factory.mktemp("chimera-home")
-    env |= {"CHIMERA_DATABASE_URL": database_url, "CHIMERA_HOME": str(home)}
-    env["LANGSMITH_TRACING"] = "false"
+    env = _server_env(home, database_url)
     if not _has_pgvector(database_url):
         memory_db = f"chimera_server_memory_{secrets.token_hex(4)}"
         env["CHIMERA_MEMORY_URL"] = ensure_database(embedded_server, memory_db)
-    port = _free_port()
     log = home / "langgraph-dev.log"
-    command = [str(BIN / "langgraph"), "dev", "--no-browser", "--no-reload", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as one
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    process, url = _start(env, log)
     try:
         _wait_until_up(process, url, log)
         yield Server(url=url, env=env, log=log, database_url=database_url)
@@ -150,6 +158,7 @@ async def _assistant(client: LangGraphClient) -> str:
     return str(assistant["assistant_id"])
 
 
+@pytest.mark.integration
 async def test_schemas_show_the_context_fields(server: Server) -> None:
     client = server.client()
     schemas = await client.assistants.get_schemas(await _assistant(client))
@@ -163,6 +172,7 @@ async def test_schemas_show_the_context_fields(server: Server) -> None:
     assert {"type": "string"} in persona["anyOf"]  # an id or a path
 
 
+@pytest.mark.integration
 async def test_a_review_survives_malformed_resumes_and_publishes(server: Server) -> None:
     client = server.client()
     assistant = await _assistant(client)
@@ -215,6 +225,7 @@ async def test_a_review_survives_malformed_resumes_and_publishes(server: Server)
     assert events.count("review_requested") == 1
 
 
+@pytest.mark.integration
 async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     client = server.client()
     assistant = await _assistant(client)
@@ -232,6 +243,7 @@ async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     assert all(item["score"] is not None for item in found["items"])
 
 
+@pytest.mark.integration
 async def test_an_unknown_persona_says_so_over_http(server: Server) -> None:
     client = server.client()
     assistant = await _assistant(client)
@@ -245,3 +257,20 @@ async def test_an_unknown_persona_says_so_over_http(server: Server) -> None:
     assert "unknown persona 'nobody'" in error["message"]
     assert "known personas: ava, kai" in error["message"]
     assert (await client.threads.get(thread))["status"] == "error"
+
+
+@pytest.mark.slow  # the connection pool gives up after 15 s
+def test_a_database_that_cannot_be_opened_stops_the_server(tmp_path: Path) -> None:
+    nowhere = f"postgresql://postgres@127.0.0.1:{_free_port()}/chimera"
+    log = tmp_path / "langgraph-dev.log"
+    process, _url = _start(_server_env(tmp_path, nowhere), log)
+    try:
+        returncode = process.wait(timeout=STARTUP_TIMEOUT)
+    finally:
+        _stop(process)
+    text = log.read_text(errors="replace")
+    assert returncode != 0, text[-4000:]
+    # Said plainly, and no in-memory store or services took its place.
+    assert "LangGraph's server cannot open Chimera's database and memory" in text
+    assert "cannot connect to CHIMERA_DATABASE_URL" in text
+    assert "Application startup failed" in text

@@ -1,0 +1,161 @@
+"""The review node asks again when a resume value is malformed, in memory.
+
+The task subgraph (worker -> judge -> review -> publish | discard) starts at the review
+from a fixed verdict written as the judge's, so no model or scorer decides the route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
+from chimera.adapters.memory.postgres import in_memory_store
+from chimera.adapters.models.factory import load_chat_model
+from chimera.adapters.persona_files import load_persona
+from chimera.domain.types import Task, Verdict
+from chimera.graphs.context import Context
+from chimera.graphs.memory import namespaces as ns
+from chimera.graphs.services import Services
+from chimera.graphs.swarm import task_builder
+
+DRAFT = "Vaccines for kids: ask your paediatrician, not an influencer. #AI"
+TASK = Task(id="t1", kind="post", topic="vaccines for kids", brief="A post on vaccines.")
+VERDICT = Verdict(
+    confidence=0.5, signals=[], flags=["sensitive:health"], route="review", reasons=["fixed"]
+)
+
+
+class Review:
+    """One task waiting on its review, at ``attempt`` of ``max_attempts``."""
+
+    def __init__(self, attempt: int = 1, max_attempts: int = 3) -> None:
+        self.publisher = InMemoryPublisher()
+        self.audit = InMemoryAuditLog()
+        self.models: list[str] = []
+
+        def loader(spec: str, timeout: float) -> Any:
+            self.models.append(spec)  # the worker or the judge ran
+            return load_chat_model(spec, timeout)
+
+        services = Services(publisher=self.publisher, audit=self.audit, chat_model=loader)
+        self.context = Context(services=services, max_attempts=max_attempts)
+        self.store = in_memory_store()
+        self.graph = task_builder.compile(checkpointer=InMemorySaver(), store=self.store)
+        self.config: Any = {"configurable": {"thread_id": "review-loop"}}
+        self.attempt = attempt
+
+    async def start(self) -> dict[str, Any]:
+        values = {
+            "persona": load_persona("ava"),
+            "goal": "posts on vaccines for kids",
+            "task": TASK,
+            "attempt": self.attempt,
+            "feedback": "",
+            "draft": DRAFT,
+            "verdict": VERDICT,
+        }
+        await self.graph.aupdate_state(self.config, values, as_node="judge")
+        await self.graph.ainvoke(None, self.config, context=self.context)
+        return await self.asked()
+
+    async def asked(self) -> dict[str, Any]:
+        """The pending question: its id and value."""
+        state = await self.graph.aget_state(self.config)
+        (pending,) = state.interrupts
+        return {"id": pending.id, **pending.value}
+
+    async def answer(self, value: Any) -> dict[str, Any]:
+        interrupt_id = (await self.asked())["id"]
+        return await self.graph.ainvoke(
+            Command(resume={interrupt_id: value}), self.config, context=self.context
+        )
+
+    async def pending(self) -> int:
+        return len((await self.graph.aget_state(self.config)).interrupts)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [e.payload for e in self.audit.events if e.event == name]
+
+
+MALFORMED = [
+    ("approve", "a decision is a mapping"),
+    (["approve"], "a decision is a mapping"),
+    ({"decision": "aprove"}, "decision must be one of approve, edit, reject, retry"),
+    ({"decision": None}, "decision must be one of"),
+    ({"decision": "edit"}, "'edit' needs the new text"),
+    ({"decision": "edit", "text": "   "}, "'edit' needs the new text"),
+    ({"decision": "approve", "text": "new words"}, "goes with decision 'edit' only"),
+    ({"decision": "approve", "txt": "new words"}, "unknown field(s) txt"),
+    ({"decision": "edit", "text": 42}, "'text' must be text"),
+    ({"decision": "approve", "reviewer": ["rae"]}, "'reviewer' must be text"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), MALFORMED)
+async def test_a_malformed_answer_asks_again_with_what_was_wrong(value: Any, message: str) -> None:
+    r = Review()
+    first = await r.start()
+    await r.answer(value)
+    again = await r.asked()
+    assert message in again["error"]
+    assert again["id"] != first["id"]
+    # The same item is asked about, with nothing else changed.
+    assert {k: v for k, v in again.items() if k not in ("id", "error")} == {
+        k: v for k, v in first.items() if k != "id"
+    }
+    assert r.publisher.posts == {} and r.models == []
+    assert r.events("decision_refused") == [{"attempt": 1, "error": again["error"]}]
+    assert r.events("decided") == []
+
+
+async def test_the_last_attempt_refuses_a_retry_and_takes_a_reject() -> None:
+    r = Review(attempt=3, max_attempts=3)
+    await r.start()
+    await r.answer({"decision": "retry", "feedback": "once more"})
+    assert "used all 3 attempts" in (await r.asked())["error"]
+    assert r.models == []  # the worker did not run a fourth time
+    out = await r.answer({"decision": "reject", "reviewer": "rae", "feedback": "off topic"})
+    assert out["discarded"] == [
+        {"task_id": "t1", "attempt": 3, "reviewer": "rae", "reason": "off topic"}
+    ]
+    assert await r.pending() == 0 and r.publisher.posts == {}
+
+
+async def test_after_mistakes_a_good_answer_is_taken_once() -> None:
+    r = Review()
+    await r.start()
+    await r.answer({"decision": "aprove"})
+    await r.answer({"decision": "edit"})
+    # Each resume re-runs the node from its top, replaying the earlier answers in order:
+    # the refusals are not recorded again, and the request was audited once.
+    assert [e["error"][:20] for e in r.events("decision_refused")] == [
+        "decision must be one",
+        "decision 'edit' need",
+    ]
+    out = await r.answer(
+        {"decision": "edit", "text": "Ask your paediatrician. #AI", "reviewer": "sam"}
+    )
+    assert await r.pending() == 0
+    assert [p.text for p in r.publisher.posts.values()] == ["Ask your paediatrician. #AI"]
+    assert out["published"][0]["review"] == "human"
+    assert len(r.events("decision_refused")) == 2
+    assert len(r.events("review_requested")) == 1
+    assert r.events("decided") == [
+        {"attempt": 1, "decision": "edit", "reviewer": "sam", "text": "Ask your paediatrician. #AI"}
+    ]
+    (label,) = await r.store.asearch(ns.interactions("ava"))
+    assert label.value["decision"] == "edit" and label.value["reviewer"] == "sam"
+
+
+async def test_a_valid_retry_still_goes_back_to_the_worker() -> None:
+    r = Review()
+    await r.start()
+    await r.answer({"decision": "retry", "feedback": "Talk about thrifting instead."})
+    drafted = r.events("drafted")
+    assert [d["attempt"] for d in drafted] == [2]
+    assert drafted[0]["feedback"] == "Talk about thrifting instead."
+    assert r.events("decision_refused") == []
