@@ -244,19 +244,26 @@ async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
 
 
 @pytest.mark.integration
-async def test_an_unknown_persona_says_so_over_http(server: Server) -> None:
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "unknown persona 'nobody'"),
+        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "known personas: ava, kai"),
+        ({"persona": "ava", "goal": "  "}, "InputError", "the goal is empty"),
+    ],
+)
+async def test_bad_input_says_what_is_wrong_over_http(
+    server: Server, given: dict[str, str], error: str, message: str
+) -> None:
     client = server.client()
     assistant = await _assistant(client)
     thread = (await client.threads.create())["thread_id"]
-    out = await client.runs.wait(
-        thread, assistant, input={"persona": "nobody", "goal": GOAL}, raise_error=False
-    )
+    out = await client.runs.wait(thread, assistant, input=given, raise_error=False)
     assert isinstance(out, dict)
-    error = out["__error__"]
-    assert error["error"] == "PersonaError"
-    assert "unknown persona 'nobody'" in error["message"]
-    assert "known personas: ava, kai" in error["message"]
+    assert out["__error__"]["error"] == error
+    assert message in out["__error__"]["message"]
     assert (await client.threads.get(thread))["status"] == "error"
+    assert _outbox_tasks(server, thread) == []
 
 
 @pytest.mark.slow  # the connection pool gives up after 15 s
