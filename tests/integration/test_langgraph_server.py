@@ -158,7 +158,6 @@ async def _assistant(client: LangGraphClient) -> str:
     return str(assistant["assistant_id"])
 
 
-@pytest.mark.integration
 async def test_schemas_show_the_context_fields(server: Server) -> None:
     client = server.client()
     schemas = await client.assistants.get_schemas(await _assistant(client))
@@ -172,7 +171,6 @@ async def test_schemas_show_the_context_fields(server: Server) -> None:
     assert {"type": "string"} in persona["anyOf"]  # an id or a path
 
 
-@pytest.mark.integration
 async def test_a_review_survives_malformed_resumes_and_publishes(server: Server) -> None:
     client = server.client()
     assistant = await _assistant(client)
@@ -225,7 +223,6 @@ async def test_a_review_survives_malformed_resumes_and_publishes(server: Server)
     assert events.count("review_requested") == 1
 
 
-@pytest.mark.integration
 async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     client = server.client()
     assistant = await _assistant(client)
@@ -243,7 +240,6 @@ async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     assert all(item["score"] is not None for item in found["items"])
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize(
     ("given", "error", "message"),
     [

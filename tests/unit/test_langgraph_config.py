@@ -12,11 +12,9 @@ from typing import Any
 
 import pytest
 from langgraph.graph import StateGraph
-from pydantic import TypeAdapter
 
 from chimera.adapters.embeddings import ChimeraEmbeddings
 from chimera.adapters.memory.postgres import index_config
-from chimera.graphs.context import Context
 from chimera.graphs.runtime import install_process_services
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +55,3 @@ def test_the_declared_index_is_chimeras() -> None:
     embeddings = getattr(module, attribute)
     assert isinstance(embeddings, ChimeraEmbeddings)
     assert len(embeddings.embed_query("thrifting")) == declared["dims"]
-
-
-def test_the_context_schema_shows_every_field_with_its_default_and_description() -> None:
-    schema = TypeAdapter(Context).json_schema()
-    fields = schema["properties"]
-    assert "services" not in fields
-    for name, field in fields.items():
-        assert field.get("description"), name
-        assert "default" in field, name
-    for name in ("planner_model", "worker_model", "judge_model"):
-        assert fields[name]["__template_metadata__"] == {"kind": "llm"}
