@@ -15,6 +15,7 @@ from langgraph.types import Command, interrupt
 
 from chimera.domain.decisions import parse_decision
 from chimera.domain.errors import InputError
+from chimera.domain.redaction import redact_value
 from chimera.domain.types import Decision
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns
@@ -103,7 +104,7 @@ async def _ask(
         try:
             return parse_decision(answer, attempt=attempt, max_attempts=max_attempts)
         except InputError as exc:
-            error = str(exc)
+            error = redact_value(str(exc))  # it quotes the answer, and is checkpointed
         refused += 1
         await audit(
             runtime,

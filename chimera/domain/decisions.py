@@ -7,6 +7,7 @@ malformed, so a typo never ruins a thread.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, cast, get_args
 
 from chimera.domain.errors import InputError
@@ -15,13 +16,18 @@ from chimera.domain.types import Decision, DecisionKind
 DECISIONS: tuple[str, ...] = get_args(DecisionKind)
 FIELDS = ("decision", "text", "feedback", "reviewer")
 
+# Messages quote what they refuse, briefly: they are shown, audited and checkpointed.
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 60
+_quote = _brief.repr
+
 
 def _optional_text(value: dict[str, Any], name: str) -> str:
     raw = value.get(name)
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise InputError(f"{name!r} must be text, got {type(raw).__name__} {raw!r}")
+        raise InputError(f"{name!r} must be text, got {type(raw).__name__} {_quote(raw)}")
     return raw.strip()
 
 
@@ -29,8 +35,10 @@ def parse_decision(value: Any, *, attempt: int, max_attempts: int) -> Decision:
     """Checks a decision's shape: approve and reject stand alone, edit needs the new text,
     retry needs attempts left (feedback is optional but recommended)."""
     if not isinstance(value, dict):
-        raise InputError(f"a decision is a mapping like {{'decision': 'approve'}}, got {value!r}")
-    unknown = sorted(str(k) for k in value if k not in FIELDS)
+        raise InputError(
+            f"a decision is a mapping like {{'decision': 'approve'}}, got {_quote(value)}"
+        )
+    unknown = sorted(_quote(key) for key in value if key not in FIELDS)
     if unknown:
         raise InputError(
             f"unknown field(s) {', '.join(unknown)} in the decision; "
@@ -38,7 +46,7 @@ def parse_decision(value: Any, *, attempt: int, max_attempts: int) -> Decision:
         )
     kind = value.get("decision")
     if not isinstance(kind, str) or kind not in DECISIONS:
-        raise InputError(f"decision must be one of {', '.join(DECISIONS)} (got {kind!r})")
+        raise InputError(f"decision must be one of {', '.join(DECISIONS)} (got {_quote(kind)})")
     text = _optional_text(value, "text")
     feedback = _optional_text(value, "feedback")
     reviewer = _optional_text(value, "reviewer") or "anonymous"

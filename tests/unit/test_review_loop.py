@@ -89,7 +89,7 @@ MALFORMED = [
     ({"decision": "edit"}, "'edit' needs the new text"),
     ({"decision": "edit", "text": "   "}, "'edit' needs the new text"),
     ({"decision": "approve", "text": "new words"}, "goes with decision 'edit' only"),
-    ({"decision": "approve", "txt": "new words"}, "unknown field(s) txt"),
+    ({"decision": "approve", "txt": "new words"}, "unknown field(s) 'txt'"),
     ({"decision": "edit", "text": 42}, "'text' must be text"),
     ({"decision": "approve", "reviewer": ["rae"]}, "'reviewer' must be text"),
 ]
@@ -110,6 +110,20 @@ async def test_a_malformed_answer_asks_again_with_what_was_wrong(value: Any, mes
     assert r.publisher.posts == {} and r.models == []
     assert r.events("decision_refused") == [{"attempt": 1, "error": again["error"]}]
     assert r.events("decided") == []
+
+
+async def test_a_secret_pasted_as_an_answer_is_not_repeated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-test-SECRET-123456789"
+    monkeypatch.setenv("CHIMERA_OPENAI_API_KEY", secret)
+    r = Review()
+    await r.start()
+    await r.answer({"decision": secret})
+    state = await r.graph.aget_state(r.config)
+    assert "[REDACTED]" in (await r.asked())["error"]
+    assert secret not in repr(state.values) + repr(state.interrupts) + repr(r.audit.events)
+    # (LangGraph's own pending writes keep the raw resume value as it was sent.)
 
 
 async def test_the_last_attempt_refuses_a_retry_and_takes_a_reject() -> None:
