@@ -62,6 +62,14 @@ class Runner:
     def models(self) -> dict[str, str]:
         return self.context.models()
 
+    def _check_models(self) -> None:
+        """Load every node's model before a thread starts, so a malformed spec or a missing
+        provider package is a ConfigError that changes nothing."""
+        services = self.context.services
+        assert services is not None, "the runner always carries its services"
+        for spec in self.models().values():
+            services.chat_model(spec, self.context.model_timeout_s)
+
     @staticmethod
     def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -84,6 +92,7 @@ class Runner:
             if not persona:
                 raise InputError("name a persona (--persona ID or path to a SOUL.md)")
             loaded = load_persona(persona)
+            self._check_models()
             if self.store is not None:
                 await seed_persona(self.store, loaded)
             thread_id = thread_id or new_thread_id()
