@@ -18,6 +18,7 @@ from chimera.adapters.postgres.audit import read_audit
 from chimera.adapters.postgres.database import Database
 from chimera.adapters.postgres.outbox import list_posts
 from chimera.adapters.postgres.threads import STATUSES, ThreadRegistry
+from chimera.adapters.tracing import flush_traces, run_config
 from chimera.app.views import checkpoint_entry, status_of, thread_view
 from chimera.app.wiring import App
 from chimera.domain.decisions import parse_decision
@@ -158,10 +159,19 @@ class Runner:
     ) -> dict[str, Any]:
         config = self._config(thread_id)
         await self.threads.set_status(thread_id, "running")
+        registered = await self.threads.get(thread_id)
+        # The root run is "chimera", tagged with persona, thread and models (and traced,
+        # redacted, when LangSmith or OpenTelemetry is configured: chimera.adapters.tracing).
+        traced = run_config(
+            config,
+            thread_id=thread_id,
+            persona_id=registered["persona_id"] if registered else None,
+            models=self.models(),
+        )
         try:
             async for _ns, chunk in self.graph.astream(
                 payload,
-                config,
+                traced,
                 context=self.context,
                 stream_mode="custom",
                 subgraphs=True,
@@ -178,6 +188,8 @@ class Runner:
                 thread_id, "failed", redact_value(f"{type(exc).__name__}: {exc}")
             )
             raise
+        finally:
+            await flush_traces()
         snapshot = await self.graph.aget_state(config)
         await self.threads.set_status(thread_id, status_of(snapshot))
         thread = await self.threads.get(thread_id)

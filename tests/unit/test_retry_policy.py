@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import openai
 import pytest
@@ -63,7 +61,6 @@ def validation_error() -> ValidationError:
         ),
         ConnectionResetError("peer reset"),
         TimeoutError("slow"),
-        asyncio.TimeoutError(),
     ],
     ids=lambda e: type(e).__name__,
 )
