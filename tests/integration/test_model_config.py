@@ -17,8 +17,6 @@ from chimera.app.wiring import postgres_services
 from chimera.domain.errors import ConfigError
 from chimera.graphs.context import Context
 
-pytestmark = pytest.mark.integration
-
 CHIMERA = Path(sys.executable).parent / "chimera"
 GOAL = "posts on: thrifting and clothing repair"
 

@@ -23,8 +23,6 @@ from chimera.domain.errors import ModelOutputError
 from chimera.graphs.context import Context
 from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, error, tool_call
 
-pytestmark = pytest.mark.integration
-
 SPEC = "openai:test-model"
 PLAN = {
     "tasks": [

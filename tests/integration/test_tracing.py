@@ -20,8 +20,6 @@ from chimera.app.runner import Runner
 from chimera.app.wiring import postgres_services
 from support.trace_receivers import LangSmithReceiver, OtlpReceiver
 
-pytestmark = pytest.mark.integration
-
 CANARY = "sk-canary-3f9a1c7e5b2d8046"
 NODES = ("planner", "task", "worker", "judge", "summary")
 TASK_NODES = ("worker", "judge")
