@@ -155,7 +155,7 @@ def _tracing_for(settings: tuple[str | None, ...]) -> Tracing | None:
         otel_tracer_provider=provider,
         timeout_ms=(2_000, 5_000),
         # A LangSmith that is down is logged, never raised into the run.
-        tracing_error_callback=lambda exc: log.warning("tracing failed: %s", redact_value(exc)),
+        tracing_error_callback=lambda exc: log.warning("tracing failed: %s", redact_value(str(exc))),
     )
     return Tracing(client=client, tracer_provider=provider)
 

@@ -154,6 +154,8 @@ async def test_langsmith_and_otel_receive_the_run_named_tagged_and_redacted(
         assert f"Reference {thread_id} with key".encode() in blob
         assert b"[REDACTED]" in blob
         assert CANARY.encode() not in blob
+    # LangSmith's own key goes to LangSmith (its x-api-key header), never to the collector.
+    assert b"lsv2-test-receiver-key" not in otlp.everything()
 
 
 async def test_a_tracing_backend_that_is_down_never_fails_the_run(
