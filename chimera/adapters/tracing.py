@@ -139,6 +139,11 @@ def _otel_provider() -> Any:
     return provider
 
 
+def _log_tracing_error(exc: Exception) -> None:
+    """A LangSmith that is down is logged, never raised into the run."""
+    log.warning("tracing failed: %s", redact_value(str(exc)))
+
+
 @lru_cache(maxsize=8)
 def _tracing_for(settings: tuple[str | None, ...]) -> Tracing | None:
     del settings  # the cache key; the values are read from the environment below
@@ -154,8 +159,7 @@ def _tracing_for(settings: tuple[str | None, ...]) -> Tracing | None:
         tracing_mode=mode,  # type: ignore[arg-type]
         otel_tracer_provider=provider,
         timeout_ms=(2_000, 5_000),
-        # A LangSmith that is down is logged, never raised into the run.
-        tracing_error_callback=lambda exc: log.warning("tracing failed: %s", redact_value(str(exc))),
+        tracing_error_callback=_log_tracing_error,
     )
     return Tracing(client=client, tracer_provider=provider)
 
