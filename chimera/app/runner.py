@@ -64,7 +64,7 @@ class Runner:
         return self.context.models()
 
     def _check_models(self) -> None:
-        """Load every node's model before a thread starts, so a malformed spec or a missing
+        """Load every node's model before the graph runs, so a malformed spec or a missing
         provider package is a ConfigError that changes nothing."""
         services = self.context.services
         assert services is not None, "the runner always carries its services"
@@ -83,6 +83,7 @@ class Runner:
         on_progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Start a goal on a new thread, or continue an unfinished one (after a crash)."""
+        self._check_models()
         existing = await self.threads.get(thread_id) if thread_id else None
         if existing is None:
             goal = (goal or "").strip()
@@ -93,7 +94,6 @@ class Runner:
             if not persona:
                 raise InputError("name a persona (--persona ID or path to a SOUL.md)")
             loaded = load_persona(persona)
-            self._check_models()
             if self.store is not None:
                 await seed_persona(self.store, loaded)
             thread_id = thread_id or new_thread_id()
@@ -151,6 +151,7 @@ class Runner:
             attempt=value["attempt"],
             max_attempts=value["max_attempts"],
         )
+        self._check_models()
         await self.threads.set_status(thread_id, "running")
         return await self._drive(thread_id, Command(resume={target.id: answer}), on_progress)
 

@@ -36,6 +36,23 @@ async def test_runner_rejects_a_bad_model_before_the_thread_starts(
     assert await runner.list_threads() == before
 
 
+async def test_resume_with_a_bad_model_changes_nothing(
+    database: Database, memory_store: BaseStore, thread_id: str
+) -> None:
+    good = Runner(database, postgres_services(database), memory_store)
+    # A sensitive topic interrupts whatever the score (the gate's rule, not a tuned model).
+    view = await good.run("posts on: vaccines for kids", "ava", thread_id)
+    [item] = view["interrupts"]
+    bad = Runner(database, postgres_services(database), memory_store, Context(worker_model="gpt4"))
+
+    with pytest.raises(ConfigError, match="provider:model"):
+        await bad.resume(thread_id, item["id"], "retry", feedback="warmer")
+
+    after = await good.show(thread_id)
+    assert after["status"] == "interrupted"
+    assert [i["id"] for i in after["interrupts"]] == [item["id"]]
+
+
 def test_cli_exits_2_on_a_model_that_cannot_work(database_url: str, tmp_path: Path) -> None:
     # A malformed spec takes the same path (ConfigError); tests/unit/test_model_factory.py
     # has the messages. Each CLI call costs seconds of imports, so one case here.
