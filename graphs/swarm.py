@@ -14,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from chimera.graphs.context import Context
+from chimera.graphs.retry import MODEL_RETRY
 from chimera.graphs.state import InputState, OutputState, State, TaskInput, TaskOutput, TaskState
 from chimera.nodes.discard import discard
 from chimera.nodes.intake import intake
@@ -41,8 +42,8 @@ def fan_out(state: State) -> list[Send]:
 task_builder = StateGraph(
     TaskState, context_schema=Context, input_schema=TaskInput, output_schema=TaskOutput
 )
-task_builder.add_node("worker", worker)
-task_builder.add_node("judge", judge)
+task_builder.add_node("worker", worker, retry_policy=MODEL_RETRY)
+task_builder.add_node("judge", judge, retry_policy=MODEL_RETRY)
 task_builder.add_node("review", review)
 task_builder.add_node("publish", publish)
 task_builder.add_node("discard", discard)
@@ -56,7 +57,8 @@ builder = StateGraph(
     State, context_schema=Context, input_schema=InputState, output_schema=OutputState
 )
 builder.add_node("intake", intake)
-builder.add_node("planner", planner)
+# Model-using nodes run again on transient provider errors (chimera.graphs.retry).
+builder.add_node("planner", planner, retry_policy=MODEL_RETRY)
 # The task subgraph inherits the parent's checkpointer when the parent is compiled.
 builder.add_node("task", task_builder.compile(name="task"))
 builder.add_node("summary", summary)

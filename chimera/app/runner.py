@@ -18,6 +18,7 @@ from chimera.adapters.postgres.audit import read_audit
 from chimera.adapters.postgres.database import Database
 from chimera.adapters.postgres.outbox import list_posts
 from chimera.adapters.postgres.threads import STATUSES, ThreadRegistry
+from chimera.adapters.tracing import flush_traces, run_config
 from chimera.app.views import checkpoint_entry, status_of, thread_view
 from chimera.app.wiring import App
 from chimera.domain.decisions import parse_decision
@@ -62,6 +63,14 @@ class Runner:
     def models(self) -> dict[str, str]:
         return self.context.models()
 
+    def _check_models(self) -> None:
+        """Load every node's model before the graph runs, so a malformed spec or a missing
+        provider package is a ConfigError that changes nothing."""
+        services = self.context.services
+        assert services is not None, "the runner always carries its services"
+        for spec in self.models().values():
+            services.chat_model(spec, self.context.model_timeout_s)
+
     @staticmethod
     def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -74,6 +83,7 @@ class Runner:
         on_progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Start a goal on a new thread, or continue an unfinished one (after a crash)."""
+        self._check_models()
         existing = await self.threads.get(thread_id) if thread_id else None
         if existing is None:
             goal = (goal or "").strip()
@@ -141,6 +151,7 @@ class Runner:
             attempt=value["attempt"],
             max_attempts=value["max_attempts"],
         )
+        self._check_models()
         await self.threads.set_status(thread_id, "running")
         return await self._drive(thread_id, Command(resume={target.id: answer}), on_progress)
 
@@ -149,10 +160,19 @@ class Runner:
     ) -> dict[str, Any]:
         config = self._config(thread_id)
         await self.threads.set_status(thread_id, "running")
+        registered = await self.threads.get(thread_id)
+        # The root run is "chimera", tagged with persona, thread and models (and traced,
+        # redacted, when LangSmith or OpenTelemetry is configured: chimera.adapters.tracing).
+        traced = run_config(
+            config,
+            thread_id=thread_id,
+            persona_id=registered["persona_id"] if registered else None,
+            models=self.models(),
+        )
         try:
             async for _ns, chunk in self.graph.astream(
                 payload,
-                config,
+                traced,
                 context=self.context,
                 stream_mode="custom",
                 subgraphs=True,
@@ -169,6 +189,8 @@ class Runner:
                 thread_id, "failed", redact_value(f"{type(exc).__name__}: {exc}")
             )
             raise
+        finally:
+            await flush_traces()
         snapshot = await self.graph.aget_state(config)
         await self.threads.set_status(thread_id, status_of(snapshot))
         thread = await self.threads.get(thread_id)
