@@ -108,11 +108,14 @@ async def measure(database_url: str, runs: int) -> dict[str, Any]:
                 if target is not None:
                     traced_bytes += _Sink.received - before
     finally:
+        from langsmith import utils as ls_utils
+
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        ls_utils.get_env_var.cache_clear()  # or langsmith keeps tracing on for the process
         await db.close()
         sink.shutdown()
     untraced, traced = (statistics.median(times[m]) for m in ("untraced", "traced"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 
+from langsmith import utils as ls_utils
+
 from benchmarks import tracing_overhead
 from chimera.adapters.embedded_postgres.server import ensure_database
 
@@ -21,4 +23,6 @@ async def test_tracing_benchmark_runs_and_restores_the_environment(embedded_serv
     assert report["ratio_traced_to_untraced"] > 0
     assert report["bytes_sent_per_traced_run"] > 0  # the traced run really was traced
     assert {name: os.environ.get(name) for name in tracing_overhead.TRACING_ENV} == before
+    # ... and langsmith does not go on tracing the rest of the process from its cache.
+    assert bool(ls_utils.tracing_is_enabled()) == bool(before["LANGSMITH_TRACING"])
     assert "ratio" in tracing_overhead.render(report)
