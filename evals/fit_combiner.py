@@ -2,9 +2,10 @@
 
 Every human decision is a label for the verdict it answered: approve and edit are
 positive (the draft was fit to publish, or nearly), reject is negative; a retry says
-nothing about the draft's fitness and is left out. A logistic regression of the labels
-on the signal scores becomes the judge's combiner, so that its confidence estimates
-the probability that a reviewer would let the draft through.
+nothing about the draft's fitness and is left out. A post published under asynchronous
+review and confirmed in the studio is positive; one retracted is negative. A logistic
+regression of the labels on the signal scores becomes the judge's combiner, so that its
+confidence estimates the probability that a reviewer would let the draft through.
 """
 
 from __future__ import annotations
@@ -29,14 +30,24 @@ MIN_LABELS = 20
 ECE_BINS = 10
 
 _LABELS_SQL = """
-SELECT d.thread_id, d.task_id, d.payload->>'decision' AS decision,
-       j.payload->'verdict' AS verdict
+SELECT 0 AS source, d.id::double precision AS ord, d.thread_id, d.task_id,
+       d.payload->>'decision' AS decision, j.payload->'verdict' AS verdict
 FROM chimera_audit d
 JOIN chimera_audit j
   ON j.thread_id = d.thread_id AND j.task_id = d.task_id AND j.event = 'judged'
  AND j.payload->>'attempt' = d.payload->>'attempt'
 WHERE d.event = 'decided' AND d.payload->>'decision' IN ('approve', 'edit', 'reject')
-ORDER BY d.id
+UNION ALL
+-- Async-reviewed posts (0.7-0.9) that a reviewer confirmed or retracted in the studio:
+-- without them only interrupted drafts would be labelled, a selection bias.
+SELECT 1, extract(epoch FROM l.created_at)::double precision, l.thread_id, l.task_id,
+       CASE l.outcome WHEN 'confirm' THEN 'approve' ELSE 'reject' END AS decision,
+       j.payload->'verdict' AS verdict
+FROM chimera_review_labels l
+JOIN chimera_audit j
+  ON j.thread_id = l.thread_id AND j.task_id = l.task_id AND j.event = 'judged'
+ AND (j.payload->>'attempt')::int = l.attempt
+ORDER BY source, ord
 """
 
 

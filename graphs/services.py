@@ -23,6 +23,10 @@ from chimera.domain.types import Persona
 class Publisher(Protocol):
     async def publish(self, request: PublishRequest) -> PublishReceipt: ...
 
+    async def retract(self, post_id: str, reason: str) -> bool:
+        """Unpublish a post; False when it was retracted already. Unknown ids raise."""
+        ...
+
 
 class AuditLog(Protocol):
     async def record(self, event: AuditEvent) -> None: ...

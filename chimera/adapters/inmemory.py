@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
+from chimera.domain.errors import InputError
 from chimera.domain.redaction import redact
 
 
@@ -10,6 +11,7 @@ class InMemoryPublisher:
     def __init__(self) -> None:
         self.posts: dict[str, PublishRequest] = {}
         self._ids: dict[str, str] = {}
+        self.retracted: dict[str, str] = {}  # post id -> reason
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         key = request.idempotency_key
@@ -19,6 +21,25 @@ class InMemoryPublisher:
         self._ids[key] = post_id
         self.posts[post_id] = request
         return PublishReceipt(post_id=post_id, platform=request.platform, created=True)
+
+    async def retract(self, post_id: str, reason: str) -> bool:
+        if post_id not in self.posts and post_id not in self.retracted:
+            raise InputError(f"unknown post {post_id!r}")
+        if post_id in self.retracted:
+            return False
+        self.retracted[post_id] = reason
+        del self.posts[post_id]
+        return True
+
+
+class RefusingPublisher:
+    """For replays: a node run again to compare prompts must never reach a platform."""
+
+    async def publish(self, request: PublishRequest) -> PublishReceipt:
+        raise PermissionError(f"replays never publish (asked for {request.idempotency_key})")
+
+    async def retract(self, post_id: str, reason: str) -> bool:
+        raise PermissionError("replays never retract")
 
 
 class InMemoryAuditLog:

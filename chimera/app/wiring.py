@@ -3,6 +3,7 @@ server path, the evals and the tests get their database, memory and services fro
 
 - ``in_memory_services()``: an in-process publisher and audit trail (unit tests, evals).
 - ``postgres_services(db)``: the sandbox publisher (outbox) and audit trail in PostgreSQL.
+- ``replay_services(services)``: the same, except that nothing can be published.
 - ``open_memory(settings, db)``: the long-term memory store named by CHIMERA_MEMORY_URL.
 - ``open_app(settings)``: all of it, closed in order on exit.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
-from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
+from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher, RefusingPublisher
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.models.factory import load_chat_model
 from chimera.adapters.nli.scorer import get_scorer
@@ -52,6 +53,12 @@ def postgres_services(db: Database) -> Services:
         nli_scorer=get_scorer(),
         personas=PersonaFiles(),
     )
+
+
+def replay_services(services: Services) -> Services:
+    """For replaying a node (the studio's prompt comparisons): the same models and scorer,
+    a publisher that refuses, and an audit trail that stays in this process."""
+    return replace(services, publisher=RefusingPublisher(), audit=InMemoryAuditLog())
 
 
 async def _nothing() -> None:

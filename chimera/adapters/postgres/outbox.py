@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from chimera.adapters.postgres.types import Pool
 from chimera.domain.effects import PublishReceipt, PublishRequest
+from chimera.domain.errors import InputError
 
 _REVIEW_STATUS = {"none": "none", "async": "pending", "human": "approved"}
 
@@ -65,6 +66,21 @@ class SandboxPublisher:
                 (outbox_id,),
             )
         return PublishReceipt(post_id=post_id, platform=request.platform, created=True)
+
+    async def retract(self, post_id: str, reason: str) -> bool:
+        """Takes the post off the sandbox platform (kept, marked retracted, for the record)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE chimera_posts SET review_status = 'retracted', retracted_at = now()"
+                " WHERE post_id = %s AND review_status <> 'retracted' RETURNING post_id",
+                (post_id,),
+            )
+            if await cur.fetchone() is not None:
+                return True
+            cur = await conn.execute("SELECT 1 FROM chimera_posts WHERE post_id = %s", (post_id,))
+            if await cur.fetchone() is None:
+                raise InputError(f"unknown post {post_id!r}")
+        return False
 
 
 async def list_posts(pool: Pool, thread_id: str | None = None) -> list[dict[str, Any]]:
