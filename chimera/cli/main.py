@@ -19,7 +19,9 @@ import typer
 
 from chimera.cli import render
 from chimera.cli.evals import eval_app
+from chimera.cli.studio import studio
 from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
+from chimera.cli.users import user_app
 
 app = typer.Typer(
     help="Chimera: AI influencer personas run as a supervised agent swarm.",
@@ -29,6 +31,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database: status of the embedded PostgreSQL, stop it.")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+app.add_typer(user_app, name="user")
+app.command()(studio)
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""The studio's page logic: plain async functions over an opened app, tested on PostgreSQL."""
