@@ -30,7 +30,7 @@ MIN_LABELS = 20
 ECE_BINS = 10
 
 _LABELS_SQL = """
-SELECT 0 AS source, d.id::double precision AS ord, d.thread_id, d.task_id,
+SELECT d.created_at AS at, d.id AS ord, d.thread_id, d.task_id,
        d.payload->>'decision' AS decision, j.payload->'verdict' AS verdict
 FROM chimera_audit d
 JOIN chimera_audit j
@@ -40,14 +40,14 @@ WHERE d.event = 'decided' AND d.payload->>'decision' IN ('approve', 'edit', 'rej
 UNION ALL
 -- Async-reviewed posts (0.7-0.9) that a reviewer confirmed or retracted in the studio:
 -- without them only interrupted drafts would be labelled, a selection bias.
-SELECT 1, extract(epoch FROM l.created_at)::double precision, l.thread_id, l.task_id,
+SELECT l.created_at, 0, l.thread_id, l.task_id,
        CASE l.outcome WHEN 'confirm' THEN 'approve' ELSE 'reject' END AS decision,
        j.payload->'verdict' AS verdict
 FROM chimera_review_labels l
 JOIN chimera_audit j
   ON j.thread_id = l.thread_id AND j.task_id = l.task_id AND j.event = 'judged'
  AND (j.payload->>'attempt')::int = l.attempt
-ORDER BY source, ord
+ORDER BY at, ord
 """
 
 
