@@ -71,7 +71,7 @@ for row in rows:
             view = call(logic.decide(runner, user, ref, decision[0], text=decision[1],
                                      feedback=decision[2]))  # fmt: skip
             if view:
-                st.session_state["ib_last"] = f"{ref.key}: {decision[0]} -> {view['status']}"
+                st.session_state["ib_last"] = f"{ref.key}: {decision[0]}, thread {view['status']}"
                 st.rerun()
 
 if st.session_state.get("ib_last"):

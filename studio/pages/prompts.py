@@ -78,6 +78,6 @@ if result:
         c1, c2 = st.columns(2)
         for col, label in ((c1, "a"), (c2, "b")):
             out = row[label]
-            col.caption(f"v{out['version']}: {out['confidence']:.3f} -> {out['route']}")
+            col.caption(f"v{out['version']}: {out['confidence']:.3f}, route {out['route']}")
             col.write(out["text"])
     st.caption("Replays run with a publisher that refuses: nothing was published.")

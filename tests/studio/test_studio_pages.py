@@ -109,7 +109,7 @@ async def test_run_interrupts_then_inbox_approve_publishes(
     key = f"{thread}:t2:1"
     inbox.button(key=f"approve_{key}").click()
     inbox.run()
-    assert [s.value for s in inbox.success] == [f"{key}: approve -> completed"]
+    assert [s.value for s in inbox.success] == [f"{key}: approve, thread completed"]
     (status,) = await rows(
         database, "SELECT status FROM chimera_threads WHERE thread_id = %s", thread
     )
@@ -128,7 +128,7 @@ async def test_run_interrupts_then_inbox_approve_publishes(
     assert decided["actor"] == f"human:{reviewer.name}"
 
     listed = open_page("posts", reviewer)
-    assert thread in listed.dataframe[0].value["thread_id"].tolist()
+    assert thread in listed.table[0].value["thread_id"].tolist()
 
 
 async def test_a_prompt_engineer_may_not_resume(
