@@ -26,17 +26,25 @@ if p2.button("Next", disabled=(page_no + 1) * logic.PAGE_SIZE >= total, key="ib_
     st.session_state["ib_page"] = page_no + 1
     st.rerun()
 
+# One line per item (for bulk decisions) and the opened item in full: a page of 50 costs
+# one history query, not 50.
+refs = {f"{r['thread_id']}:{r['task_id']}:{r['attempt']}": r for r in rows}
 selected: list[logic.ItemRef] = []
-for row in rows:
-    ref = logic.ItemRef(row["thread_id"], row["task_id"], row["attempt"])
+for key, row in refs.items():
     flags = ", ".join(row["flags"] or []) or "no flags"
-    title = f"{row['persona_id']} / {ref.key}: {row['confidence']:.3f}, {flags}"
-    with st.expander(title):
-        pick = st.checkbox("select for bulk", key=f"sel_{ref.key}")
-        if pick:
-            selected.append(ref)
+    label = f"{row['persona_id']} / {key}: {row['confidence']:.3f}, {flags}"
+    if st.checkbox(label, key=f"sel_{key}"):
+        selected.append(logic.ItemRef(row["thread_id"], row["task_id"], row["attempt"]))
+
+opened = st.selectbox("Open an item", list(refs), key="ib_open") if refs else None
+if opened:
+    row = refs[opened]
+    ref = logic.ItemRef(row["thread_id"], row["task_id"], row["attempt"])
+    with st.container(border=True):
+        st.markdown(f"**{row['persona_id']} / {ref.key}**: confidence {row['confidence']:.3f}")
         st.write(f"**Goal:** {row['goal']}")
         st.write(f"**Draft:** {row['text']}")
+        st.write(f"**Flags:** {', '.join(row['flags'] or []) or 'none'}")
         for reason in row["reasons"] or []:
             st.write(f"- {reason}")
         history = be.call(logic.item_history(pool, ref))

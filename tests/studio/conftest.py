@@ -57,13 +57,22 @@ def sign_in(database: Database) -> Callable[..., object]:
     return make
 
 
+_components: list[object] = []
+
+
 @pytest.fixture
 def open_page(studio_env: None) -> Callable[[str, SignedIn | None], AppTest]:
     def make(page: str, who: SignedIn | None) -> AppTest:
         at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
+        # Each new AppTest scans every installed package for Streamlit components (about
+        # a second here); the scan's result is the same for the whole session.
+        if _components:
+            at._bidi_component_manager = _components[0]  # type: ignore[assignment]
         if who is not None:
             at.session_state["studio_token"] = who.token
         at.run()
+        if not _components and at._bidi_component_manager is not None:
+            _components.append(at._bidi_component_manager)
         assert not at.exception, [e.value for e in at.exception]
         return at
 

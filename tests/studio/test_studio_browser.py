@@ -126,11 +126,11 @@ def test_sign_in_run_approve_replay_in_a_browser(studio_url: str, tmp_path: Path
         shot("run")
 
         go("Review inbox")
-        item = page.get_by_test_id("stExpander").filter(has_text=thread)
-        item.locator("summary").click()
-        expect(item.get_by_text("sensitive:health").first).to_be_visible()
+        page.get_by_test_id("stSelectbox").filter(has_text="Open an item").click()
+        page.get_by_role("option", name=f"{thread}:t2:1").click()
+        expect(page.get_by_text(f"ava / {thread}:t2:1: confidence")).to_be_visible()
         shot("inbox-pending")
-        item.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name="Approve").click()
         expect(page.get_by_text(f"{thread}:t2:1: approve, thread completed")).to_be_visible()
         shot("inbox")
 

@@ -37,6 +37,11 @@ def start_goal(at: AppTest, goal: str, *, review: float = 0.7, publish: float = 
     assert not at.exception, [e.value for e in at.exception]
 
 
+def open_item(inbox: AppTest, key: str) -> None:
+    inbox.selectbox(key="ib_open").select(key)
+    inbox.run()
+
+
 def run_thread_id(at: AppTest) -> str:
     return at.session_state["last_run"]["thread_id"]
 
@@ -104,9 +109,11 @@ async def test_run_interrupts_then_inbox_approve_publishes(
     assert set(started["payload"]["prompt_versions"]) == {"planner", "worker", "judge"}
 
     inbox = open_page("inbox", reviewer)
-    mine = [e for e in inbox.expander if thread in e.label]
+    mine = [c for c in inbox.checkbox if thread in c.label]
     assert len(mine) == 1 and "sensitive:health" in mine[0].label
     key = f"{thread}:t2:1"
+    open_item(inbox, key)
+    assert any("signal" in df.value.columns for df in inbox.dataframe), "the judge's signals"
     inbox.button(key=f"approve_{key}").click()
     inbox.run()
     assert [s.value for s in inbox.success] == [f"{key}: approve, thread completed"]
@@ -139,6 +146,7 @@ async def test_a_prompt_engineer_may_not_resume(
     start_goal(at, FLAGGED_GOAL)
     thread = run_thread_id(at)
     inbox = open_page("inbox", engineer)
+    open_item(inbox, f"{thread}:t2:1")
     inbox.button(key=f"approve_{thread}:t2:1").click()
     inbox.run()
     assert [e.value for e in inbox.error] == [
@@ -160,7 +168,7 @@ async def test_bulk_reject_resumes_each_selected_item(
         start_goal(at, "Posts on: vaccines for kids, election polls")
         threads.append(run_thread_id(at))
     inbox = open_page("inbox", reviewer)
-    keys = [e.label.split(" / ")[1].split(":")[0:3] for e in inbox.expander]
+    keys = [c.label.split(" / ")[1].split(":")[0:3] for c in inbox.checkbox]
     chosen = [":".join(k) for k in keys if k[0] == threads[0]]
     assert len(chosen) == 2, "both tasks of the first thread are flagged and wait"
     for key in chosen:
