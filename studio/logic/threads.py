@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from chimera.adapters.postgres.threads import STATUSES
@@ -106,10 +107,10 @@ async def current_nodes(runner: Runner, thread_id: str) -> dict[str, list[str]]:
     return marks
 
 
-def graph_dot(runner: Runner, marks: dict[str, list[str]]) -> str:
+def graph_dot(graph: CompiledStateGraph[Any, Any, Any, Any], marks: dict[str, list[str]]) -> str:
     """A Graphviz DOT text of the graph (subgraphs expanded), current nodes filled in:
     drawn by the browser, with no web service."""
-    drawable = runner.graph.get_graph(xray=True)
+    drawable = graph.get_graph(xray=True)
     lines = [
         "digraph chimera {",
         '  rankdir=TB; node [shape=box, style="rounded,filled", fillcolor=white,'

@@ -57,7 +57,7 @@ if chosen:
     st.subheader(f"{chosen}: {view['status']}")
     st.write(view["goal"])
     marks = be.call(logic.current_nodes(runner, chosen))
-    st.graphviz_chart(logic.graph_dot(runner, marks))
+    st.graphviz_chart(logic.graph_dot(runner.graph, marks))
     st.caption("Filled: where each task stands now (task ids beside the node).")
     timeline = be.call(logic.checkpoints(runner, chosen))
     st.markdown("**Checkpoints** (newest first; a fork is an `update` with its parent named)")
