@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# A real PostgreSQL (the embedded one the CLI starts) and a browser: integration, and slow.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHIMERA = Path(sys.executable).parent / "chimera"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_FLAGS = [

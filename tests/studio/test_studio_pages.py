@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from chimera.adapters.postgres.audit import PostgresAuditLog
@@ -17,7 +16,6 @@ from chimera.adapters.postgres.database import Database
 from chimera.domain.effects import AuditEvent
 from chimera.evals.fit_combiner import reviewer_labels
 
-pytestmark = pytest.mark.integration
 FLAGGED_GOAL = "Posts on: thrifting, vaccines for kids"
 
 

@@ -29,7 +29,6 @@ from chimera.studio.logic import prompts as prompt_logic
 from chimera.studio.logic import threads as thread_logic
 from chimera.studio.logic.threads import ThreadFilter, list_threads
 
-pytestmark = pytest.mark.integration
 CHIMERA = Path(sys.executable).parent / "chimera"
 
 
