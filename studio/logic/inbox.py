@@ -6,6 +6,7 @@ runner. Also the async-review list: confirm or retract a post published at 0.7-0
 from __future__ import annotations
 
 import difflib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,16 +140,22 @@ async def decide(
 
 
 async def decide_many(
-    runner: Runner, user: User, refs: list[ItemRef], decision: str, feedback: str | None = None
+    runner_for: Callable[[str], Awaitable[Runner]],
+    user: User,
+    refs: list[ItemRef],
+    decision: str,
+    feedback: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Bulk approve or reject: each item resumes alone; one failure does not stop the rest."""
+    """Bulk approve or reject: each item resumes alone, with its thread's runner; one
+    failure does not stop the rest."""
     if decision not in ("approve", "reject"):
         raise InputError("bulk decisions are approve or reject")
     allow(user, "resume")
     outcomes = []
     for ref in refs:
         try:
-            view = await decide(runner, user, ref, decision, feedback=feedback)
+            view = await decide(await runner_for(ref.thread_id), user, ref, decision,
+                                feedback=feedback)  # fmt: skip
             outcomes.append({"item": ref.key, "ok": True, "status": view["status"]})
         except InputError as exc:
             outcomes.append({"item": ref.key, "ok": False, "error": str(exc)})

@@ -83,3 +83,31 @@ async def start_run(
         if started or await runner.threads.get(thread_id) is not None:
             await note()
     return view
+
+
+async def runner_for_thread(app: App, prompts: PromptStore, thread_id: str) -> Runner:
+    """A runner with the prompt versions, models and thresholds the thread's run started
+    with (its ``run_started`` record), so that a resumed task, a retry above all, drafts
+    as its first attempt did. A thread started elsewhere (the CLI) gets the defaults."""
+    async with app.db.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT payload FROM chimera_audit WHERE thread_id = %s AND event = 'run_started'"
+            " ORDER BY id DESC LIMIT 1",
+            (thread_id,),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return Runner.of(app)
+    started = row["payload"]
+    ctx = await context_with(prompts, Context(), started.get("prompt_versions") or {})
+    models = started.get("models") or {}
+    review, publish = started.get("thresholds") or (ctx.review_threshold, ctx.publish_threshold)
+    ctx = replace(
+        ctx,
+        planner_model=models.get("planner", ctx.planner_model),
+        worker_model=models.get("worker", ctx.worker_model),
+        judge_model=models.get("judge", ctx.judge_model),
+        review_threshold=float(review),
+        publish_threshold=float(publish),
+    )
+    return Runner.of(app, ctx)

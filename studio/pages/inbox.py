@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chimera.app.runner import Runner
 from chimera.studio.logic import inbox as logic
+from chimera.studio.logic.runs import runner_for_thread
 from chimera.studio.ui import call, page
 
 user, be = page(
@@ -14,7 +14,6 @@ user, be = page(
     not_yet="assigning items to reviewers and sorting by anything but age.",
 )
 pool = be.app.db.pool
-runner = Runner.of(be.app)
 page_no = int(st.session_state.get("ib_page", 0))
 rows, total = be.call(logic.pending_reviews(pool, page_no))
 st.caption(f"{total} item(s) waiting for a decision")
@@ -76,6 +75,7 @@ if opened:
         if b4.button("Retry", key=f"retry_{ref.key}"):
             decision = ("retry", None, feedback)
         if decision:
+            runner = be.call(runner_for_thread(be.app, be.prompts, ref.thread_id))
             view = call(logic.decide(runner, user, ref, decision[0], text=decision[1],
                                      feedback=decision[2]))  # fmt: skip
             if view:
@@ -91,7 +91,11 @@ if b1.button(f"Approve selected ({len(selected)})", key="bulk_approve", disabled
 if b2.button(f"Reject selected ({len(selected)})", key="bulk_reject", disabled=not selected):
     bulk = "reject"
 if bulk:
-    outcomes = call(logic.decide_many(runner, user, selected, bulk))
+    outcomes = call(
+        logic.decide_many(
+            lambda tid: runner_for_thread(be.app, be.prompts, tid), user, selected, bulk
+        )
+    )
     if outcomes:
         st.session_state["ib_last"] = f"bulk {bulk}: {sum(o['ok'] for o in outcomes)} done"
         st.rerun()

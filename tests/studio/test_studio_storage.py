@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from chimera.domain.effects import PublishRequest
 from chimera.domain.errors import InputError
 from chimera.graphs.context import Context
 from chimera.graphs.prompts import load_prompt, prompt_versions
+from chimera.studio.logic import inbox as inbox_logic
 from chimera.studio.logic import prompts as prompt_logic
 from chimera.studio.logic import threads as thread_logic
+from chimera.studio.logic.runs import RunOptions, runner_for_thread, start_run
 from chimera.studio.logic.threads import ThreadFilter, list_threads
 
 CHIMERA = Path(sys.executable).parent / "chimera"
@@ -253,3 +256,40 @@ async def test_chimera_user_add_makes_the_first_admin(database_url: str) -> None
         run_cli, ["user", "add", name(), "--role", "reviewer", "--password-stdin"], env, "short\n"
     )
     assert short.returncode == 2 and "at least 8" in short.stderr
+
+
+async def test_a_studio_run_records_its_prompts_and_resumes_with_them(database: Database) -> None:
+    services = postgres_services(database)
+    app = App(settings=None, db=database, memory=None, services=services)  # type: ignore[arg-type]
+    prompts = PromptStore(database.pool)
+    await prompts.seed()
+    rae = User("rae", ("reviewer",))
+    options = RunOptions(
+        persona="ava",
+        goal="Posts on: vaccines for kids",
+        prompt_versions={"worker": 1},
+        review_threshold=0.2,
+        publish_threshold=0.95,
+    )
+    view = await start_run(app, prompts, rae, options)
+    assert view["status"] == "interrupted"
+    with pytest.raises(InputError, match=r"review \(0.9\) <= publish \(0.5\)"):
+        await start_run(app, prompts, rae, replace(options, review_threshold=0.9,
+                                                   publish_threshold=0.5))  # fmt: skip
+    runner = await runner_for_thread(app, prompts, view["thread_id"])
+    assert runner.context.worker_prompt == load_prompt("worker", 1)
+    assert (runner.context.review_threshold, runner.context.publish_threshold) == (0.2, 0.95)
+    decided = await inbox_logic.decide(runner, rae, inbox_logic.ItemRef(view["thread_id"], "t1", 1),
+                                       "retry", feedback="Focus on thrifting instead.")  # fmt: skip
+    async with database.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT actor, payload FROM chimera_audit WHERE thread_id = %s"
+            " AND event IN ('run_started', 'decided') ORDER BY id",
+            (view["thread_id"],),
+        )
+        events = await cur.fetchall()
+    assert [e["actor"] for e in events] == ["human:rae", "human:rae"]
+    assert events[0]["payload"]["prompt_versions"]["worker"] == 1
+    assert decided["thread_id"] == view["thread_id"]
+    # Another thread (started by the CLI, no record) gets the defaults.
+    assert (await runner_for_thread(app, prompts, "no-such-thread")).context == Context()
