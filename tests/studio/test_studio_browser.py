@@ -131,7 +131,7 @@ def test_sign_in_run_approve_replay_in_a_browser(studio_url: str, tmp_path: Path
         page.get_by_role("option", name=f"{thread}:t2:1").click()
         expect(page.get_by_text(f"ava / {thread}:t2:1: confidence")).to_be_visible()
         shot("inbox-pending")
-        page.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name="Approve", exact=True).click()
         expect(page.get_by_text(f"{thread}:t2:1: approve, thread completed")).to_be_visible()
         shot("inbox")
 
