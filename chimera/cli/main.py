@@ -20,7 +20,16 @@ import typer
 from chimera.cli import render
 from chimera.cli.evals import eval_app
 from chimera.cli.studio import studio
-from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
+from chimera.cli.support import (
+    JsonOpt,
+    emit_json,
+    err,
+    execute,
+    fail,
+    out,
+    redact_output,
+    with_runner,
+)
 from chimera.cli.users import user_app
 
 app = typer.Typer(
@@ -129,16 +138,44 @@ def show(
     emit_json(view) if as_json else render.thread(out, view)
 
 
-@app.command()
+threads_app = typer.Typer(help="Threads: list them (live, stalled, interrupted, ...), prune.")
+app.add_typer(threads_app, name="threads")
+
+
+@threads_app.callback(invoke_without_command=True)
 def threads(
+    ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option(help="running, interrupted, completed or failed.")
+        str | None,
+        typer.Option(help="running, stalled (its process died), interrupted, completed, failed."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List threads, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
     rows = execute(lambda: with_runner(lambda r: r.list_threads(status)))
     emit_json(rows) if as_json else render.threads(out, rows)
+
+
+@threads_app.command("prune")
+def threads_prune(
+    older_than: Annotated[
+        float, typer.Option("--older-than", help="Only threads finished this many days ago.")
+    ],
+    status: Annotated[
+        str | None, typer.Option(help="completed (all finished) or discarded (none published).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete finished threads' checkpoints; posts, audit trail and memory stay."""
+    report = execute(lambda: with_runner(lambda r: r.prune(older_than, status, dry_run)))
+    if as_json:
+        emit_json(report)
+        return
+    verb = "would free" if dry_run else "freed"
+    out.print(f"{len(report['threads'])} thread(s): {verb} {report['bytes']} bytes of checkpoints")
 
 
 @app.command()
@@ -190,13 +227,9 @@ def db_stop(as_json: JsonOpt = False) -> None:
 
 
 def _mask_url(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
+    from chimera.domain.redaction import redact_text, secret_values
 
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    return redact_text(url, secret_values())
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -211,6 +244,7 @@ def main() -> None:
         level=logging.DEBUG if os.environ.get("CHIMERA_DEBUG") else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    redact_output()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:

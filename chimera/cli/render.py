@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.table import Table
+
+from chimera.domain.hygiene import for_display
+
+
+def escape(text: Any) -> str:
+    """Text from goals, drafts and models, safe for the terminal: escapes and control
+    characters removed, invisible characters shown, rich markup escaped."""
+    return _markup_escape(for_display(str(text)))
+
 
 ROUTE_STYLE = {"publish": "green", "async_review": "yellow", "review": "red"}
 
@@ -41,7 +50,7 @@ def progress_line(event: dict[str, Any]) -> str:
 
 def thread(console: Console, view: dict[str, Any]) -> None:
     status = view["status"]
-    colour = {"completed": "green", "interrupted": "yellow"}.get(status, "red")
+    colour = {"completed": "green", "interrupted": "yellow", "running": "blue"}.get(status, "red")
     console.print(
         f"[bold]{view['thread_id']}[/]  [{colour}]{status}[/]  persona [bold]{view['persona']}[/]"
         f"  model [magenta]{escape(view['model'])}[/]"
@@ -66,7 +75,7 @@ def thread(console: Console, view: dict[str, Any]) -> None:
         if result:
             style = ROUTE_STYLE.get(result["route"], "white")
             score = f" {result['confidence']:.3f} [{style}]{result['route']}[/]"
-        console.print(f"[cyan]{task['id']}[/] {escape(task['topic'])}{score}  {outcome}")
+        console.print(f"[cyan]{escape(task['id'])}[/] {escape(task['topic'])}{score}  {outcome}")
         if result:
             console.print(f"    {escape(result['text'])}", highlight=False)
     for item in view["interrupts"]:
@@ -84,9 +93,11 @@ def thread(console: Console, view: dict[str, Any]) -> None:
             "--decision approve|edit|reject|retry"
         )
     if view.get("summary"):
-        console.print(view["summary"])
+        console.print(escape(view["summary"]), highlight=False)
     if view.get("error"):
         console.print(f"[red]last error:[/] {escape(view['error'])}")
+    if view.get("notice"):
+        console.print(escape(view["notice"]), highlight=False)
     for cp in view.get("checkpoints") or []:
         console.print(
             f"  checkpoint {cp['checkpoint_id']} step {cp['step']} {cp['source']}"
@@ -103,7 +114,7 @@ def threads(console: Console, rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
-            r["thread_id"],
+            escape(r["thread_id"]),
             r["status"],
             r["persona_id"],
             r["updated_at"][:19].replace("T", " "),

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import signal
 import sys
+import traceback
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chimera.domain.errors import ChimeraError, InputError
-from chimera.domain.redaction import redact_value
+from chimera.domain.redaction import redact_text, redact_value, secret_values
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -57,10 +61,40 @@ def fail(message: str, code: int = 2, *, kind: str = "input", hint: str | None =
     raise typer.Exit(code)
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: the command's work was cancelled (leases released on the way out)."""
+
+
+async def _stoppable(work: Callable[[], Awaitable[T]]) -> T:
+    """Runs ``work``, cancelling it on SIGTERM so that ``finally`` blocks (lease release,
+    pool close, the embedded PostgreSQL's handle) run instead of a traceback."""
+    task = asyncio.current_task()
+    assert task is not None
+    stopped: list[int] = []
+
+    def stop() -> None:
+        stopped.append(signal.SIGTERM)
+        task.cancel()
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    try:
+        return await work()
+    except asyncio.CancelledError:
+        if stopped:
+            raise Stopped() from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def execute(work: Callable[[], Awaitable[T]]) -> T:
     """Runs a command's (async) work and turns errors into exit statuses."""
     try:
-        return asyncio.run(work())  # type: ignore[arg-type]
+        return asyncio.run(_stoppable(work))
+    except Stopped:
+        err.print("stopped (SIGTERM): the thread continues from its last checkpoint with --thread")
+        raise typer.Exit(143) from None
     except InputError as exc:
         fail(str(exc), 2)
     except ChimeraError as exc:
@@ -73,7 +107,10 @@ def execute(work: Callable[[], Awaitable[T]]) -> T:
         )
     except Exception as exc:
         if os.environ.get("CHIMERA_DEBUG"):
-            raise
+            # The traceback, with every known secret masked (provider errors echo keys).
+            lines = "".join(traceback.format_exception(exc))
+            sys.stderr.write(redact_text(lines, secret_values()))
+            raise typer.Exit(1) from None
         message = redact_value(f"{type(exc).__name__}: {exc}")
         fail(message, 1, kind="internal", hint="set CHIMERA_DEBUG=1 for the traceback")
     raise AssertionError("unreachable: fail() always exits")
@@ -91,3 +128,33 @@ async def with_runner(action: Callable[[Any], Awaitable[T]], *, memory: bool = F
 
     async with open_app(memory=memory) as app:
         return await action(Runner.of(app))
+
+
+class RedactingFilter(logging.Filter):
+    """Masks known secrets in every log record (libraries log URLs and response bodies)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = secret_values()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info:
+            text = "".join(traceback.format_exception(*record.exc_info))
+            record.msg = f"{record.msg}\n{redact_text(text, self.secrets)}"
+            record.exc_info = None
+        return True
+
+
+def redact_output() -> None:
+    """Masks secrets in logs and library warnings, for the whole process."""
+    redacting = RedactingFilter()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redacting)
+    show = warnings.showwarning
+
+    def show_redacted(message: Warning | str, category: type[Warning], *args: Any) -> None:
+        show(redact_text(str(message), redacting.secrets), category, *args)
+
+    warnings.showwarning = show_redacted  # type: ignore[assignment]

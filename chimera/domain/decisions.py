@@ -8,7 +8,8 @@ malformed, so a typo never ruins a thread.
 from __future__ import annotations
 
 import reprlib
-from typing import Any, cast, get_args
+from dataclasses import dataclass
+from typing import Any, Protocol, cast, get_args
 
 from chimera.domain.errors import InputError
 from chimera.domain.types import Decision, DecisionKind
@@ -64,3 +65,52 @@ def parse_decision(value: Any, *, attempt: int, max_attempts: int) -> Decision:
     if feedback:
         decision["feedback"] = feedback
     return decision
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """A decision as it stands in the durable record: the first one given for an interrupt.
+
+    ``state`` is ``recorded`` until the graph has resumed with it, then ``applied``."""
+
+    thread_id: str
+    interrupt_id: str
+    task_id: str
+    attempt: int
+    decision: Decision
+    state: str
+    decided_at: str
+
+    def describe(self) -> str:
+        reviewer = self.decision.get("reviewer", "anonymous")
+        return f"{self.decision['decision']} by {reviewer} at {self.decided_at}"
+
+
+class DecisionLog(Protocol):
+    """Where decisions are recorded before the graph resumes (PostgreSQL in production)."""
+
+    async def record(
+        self, thread_id: str, interrupt_id: str, task_id: str, attempt: int, decision: Decision
+    ) -> tuple[RecordedDecision, bool]: ...
+
+    async def get(self, thread_id: str, interrupt_id: str) -> RecordedDecision | None: ...
+
+    async def unapplied(self, thread_id: str) -> list[RecordedDecision]: ...
+
+    async def mark_applied(self, thread_id: str, interrupt_ids: list[str]) -> None: ...
+
+
+def same_decision(a: Decision, b: Decision) -> bool:
+    """The same answer from the same reviewer: a repeated command, not a rival decision."""
+    keys = ("decision", "reviewer", "text", "feedback")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def check_not_decided(standing: RecordedDecision, attempted: Decision) -> None:
+    """A second decision on an item already decided is refused, naming the one that stands;
+    the very same decision again is accepted (it completes a resume that was cut short)."""
+    if not same_decision(standing.decision, attempted):
+        raise InputError(
+            f"item {standing.interrupt_id} ({standing.task_id}) was already decided: "
+            f"{standing.describe()}; your {attempted['decision']!r} was not applied"
+        )

@@ -27,3 +27,11 @@ class PersonaError(InputError):
 
 class ModelOutputError(ChimeraError):
     """A model replied with something that is not the structured output asked for."""
+
+
+class DatabaseUnavailable(ChimeraError):
+    """The database went away and did not come back in time; the message says what to do."""
+
+
+class ThreadBusy(InputError):
+    """Another live process drives the thread (it holds the thread's lease)."""

@@ -1,32 +1,56 @@
-"""Keeps secrets out of the audit trail and logs: any value of a secret-looking
-environment variable is replaced before it is written."""
+"""Keeps secrets out of everything Chimera writes or prints: the values of secret-looking
+environment variables, and the passwords of URLs (any scheme), are masked.
+
+The masking functions are pure: they take the secret values to hide. ``secret_values``
+gathers them from an environment mapping (the process's by default)."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
-_SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PRIVATE)", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL)", re.IGNORECASE)
 _MIN_SECRET_LEN = 8  # shorter values are too likely to be ordinary words
+# scheme://user:password@host, for any scheme (postgresql, mysql, redis, amqp, https...).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)(?P<pw>[^\s@/]+)@")
+MASK = "[REDACTED]"
 T = TypeVar("T")
 
 
-def secret_values() -> list[str]:
-    values = {
-        value
-        for name, value in os.environ.items()
-        if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LEN
-    }
-    return sorted(values, key=len, reverse=True)
+def url_passwords(text: str) -> list[str]:
+    """The passwords written in URLs inside ``text`` (raw and percent-decoded)."""
+    found: set[str] = set()
+    for match in _URL_PASSWORD.finditer(text):
+        found.update({match.group("pw"), unquote(match.group("pw"))})
+    return sorted(found)
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every value to hide: secret-named variables and the passwords of URLs anywhere in
+    the environment, longest first."""
+    env = os.environ if environ is None else environ
+    values = {v for name, v in env.items() if _SECRET_NAME.search(name)}
+    for value in env.values():
+        if "://" in value:
+            values.update(url_passwords(value))
+    return sorted((v for v in values if len(v) >= _MIN_SECRET_LEN), key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret and each URL password masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}@", text)
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "[REDACTED]")
-        return value
+        return redact_text(value, secrets)
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -34,9 +58,12 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def redact_value(value: T) -> T:
-    secrets = secret_values()
-    return _scrub(value, secrets) if secrets else value
+def redact_value(value: T, secrets: Iterable[str] | None = None) -> T:
+    """A copy of ``value`` (strings in nested dicts and lists) with secrets masked; the
+    secrets default to those of the process's environment."""
+    known = list(secrets) if secrets is not None else secret_values()
+    scrubbed: T = _scrub(value, known)
+    return scrubbed
 
 
 def redact(event: T) -> T:

@@ -16,6 +16,7 @@ from psycopg import AsyncCursor
 from psycopg.rows import DictRow
 
 from chimera.adapters.embeddings import EMBEDDING_DIM, ChimeraEmbeddings
+from chimera.adapters.postgres.database import schema_lock
 from chimera.adapters.postgres.types import Pool
 from chimera.domain.errors import ConfigError
 
@@ -94,7 +95,8 @@ async def open_postgres_store(pool: Pool, embeddings: Embeddings | None = None) 
             "CHIMERA_DATABASE_URL to use the embedded PostgreSQL, which ships it"
         )
     store = ChimeraPostgresStore(pool, index=postgres_index_config(embeddings))
-    await store.setup()
+    async with schema_lock(pool):  # store.setup() takes no lock of its own
+        await store.setup()
     settings = [f"SET hnsw.ef_search = {HNSW_EF_SEARCH}"]
     # Older pgvector reserves the hnsw prefix and rejects the unknown parameter.
     if await pgvector_version(pool) >= ITERATIVE_SCAN_SINCE:
