@@ -40,6 +40,7 @@ from chimera.domain.effects import AuditEvent
 from chimera.domain.errors import ConfigError, DatabaseUnavailable, InputError, ThreadBusy
 from chimera.domain.hygiene import check_thread_id, clean
 from chimera.domain.redaction import redact_value
+from chimera.domain.signals.secrets import SECRET_FLAG, secret_findings
 from chimera.domain.types import Decision
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona
@@ -241,6 +242,7 @@ class Runner:
             max_attempts=max_attempts,
         )
         if standing is None:
+            _check_no_secret(answer, target.value.get("flags") or [])
             standing, won = await self.decisions.record(
                 thread_id, interrupt_id, task_id, attempt, answer
             )
@@ -472,6 +474,19 @@ class Runner:
         if await self.threads.get(thread_id) is None:
             raise InputError(f"unknown thread {thread_id!r}: see 'chimera threads'")
         return await read_audit(self.db.pool, thread_id)
+
+
+def _check_no_secret(answer: Decision, flags: list[str]) -> None:
+    """A draft holding a secret is never published: it can be edited or rejected only."""
+    if answer["decision"] == "approve" and SECRET_FLAG in flags:
+        raise InputError(
+            "this draft contains a secret or a credential and cannot be published as is: "
+            "edit it (--decision edit --text ...) without the secret, or reject it"
+        )
+    if answer["decision"] == "edit":
+        found = secret_findings(answer.get("text", ""))
+        if found:
+            raise InputError(f"the edited text contains {', '.join(found)}: remove it")
 
 
 def _match_interrupt(pending: list[Interrupt], item: str) -> Interrupt:

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from chimera.adapters.postgres.types import Pool
 
-STATUSES = ("running", "stalled", "interrupted", "completed", "failed")
+STATUSES = ("running", "interrupted", "completed", "failed", "stalled")
 
 # The status people see: a running thread without a live lease has no process behind it.
 _SELECT = (

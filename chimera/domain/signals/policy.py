@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from chimera.domain.memory import Memory
+from chimera.domain.signals.secrets import secret_flags
 from chimera.domain.types import Signal
 
 # Topics that always go to a human, whatever the score (DESIGN.md: the judge).
@@ -85,6 +86,9 @@ def policy_signal(
     if markers:
         flags.append("injection")
         reasons.append(f"suspected prompt injection: {', '.join(repr(m) for m in markers)}")
+    found, why = secret_flags(draft)
+    flags += found
+    reasons += why
     if disclosure_label and disclosure_label.lower() not in draft.lower():
         flags.append("policy:ai_disclosure_missing")
         score -= 0.5
