@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 
 from chimera.adapters.embedded_postgres.server import ensure_database
 from support.invariants import check_thread
-from support.runner_worker import Workers
+from support.runner_worker import FORK, answer, call, fork_call
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,13 +42,6 @@ def fault_db(external_server: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def workers(fault_db: str) -> Iterator[Workers]:
-    pool = Workers(fault_db, 2)
-    yield pool
-    pool.close()
-
-
 def _arguments(kind: str, reviewer: str, trial: str) -> dict[str, Any]:
     args: dict[str, Any] = {"reviewer": reviewer}
     if kind == "edit":
@@ -61,15 +54,15 @@ def _arguments(kind: str, reviewer: str, trial: str) -> dict[str, Any]:
 class Interrupts:
     """Fresh first-attempt interrupts: a new three-review thread whenever they run out."""
 
-    def __init__(self, workers: Workers) -> None:
-        self.workers = workers
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
         self.queue: list[tuple[str, str]] = []
         self.threads: list[str] = []
 
     def take(self) -> tuple[str, str]:
         if not self.queue:
             thread_id = f"race-{secrets.token_hex(4)}"
-            status, view = self.workers.call(0, "run", THREE_REVIEWS_GOAL, "ava", thread_id)
+            status, view = call(self.env, "run", THREE_REVIEWS_GOAL, "ava", thread_id)
             assert status == "ok", view
             items = [(thread_id, i["id"]) for i in view["interrupts"] if i["attempt"] == 1]
             assert items, f"the goal raised no review: {view['results']}"
@@ -78,8 +71,9 @@ class Interrupts:
         return self.queue.pop(0)
 
 
-def test_concurrent_decisions_on_one_interrupt(workers: Workers, fault_db: str) -> None:
-    interrupts = Interrupts(workers)
+def test_concurrent_decisions_on_one_interrupt(fault_db: str) -> None:
+    env = {"CHIMERA_DATABASE_URL": fault_db, "CHIMERA_OFFLINE_LATENCY": "0"}
+    interrupts = Interrupts(env)
     rng = random.Random(7)
     outcomes: dict[tuple[str, str], dict[str, int]] = {}
     with psycopg.connect(fault_db, autocommit=True) as conn:
@@ -89,10 +83,20 @@ def test_concurrent_decisions_on_one_interrupt(workers: Workers, fault_db: str) 
                 sides = list(pair)
                 rng.shuffle(sides)  # which process gets which decision
                 reviewers = ("rev-a", "rev-b")
-                for i, kind in enumerate(sides):
-                    args = _arguments(kind, reviewers[i], f"{pair}-{n}")
-                    workers.send(i, "resume", thread_id, item, kind, race=True, **args)
-                answers = [workers.wait(0), workers.wait(1)]
+                barrier = FORK.Barrier(2)
+                calls = [
+                    fork_call(
+                        env,
+                        "resume",
+                        thread_id,
+                        item,
+                        kind,
+                        barrier=barrier,
+                        **_arguments(kind, reviewers[i], f"{pair}-{n}"),
+                    )
+                    for i, kind in enumerate(sides)
+                ]
+                answers = [answer(*c) for c in calls]
                 where = f"pair {pair} trial {n} on {thread_id}/{item}: {answers}"
                 winners = [i for i, (status, _) in enumerate(answers) if status == "ok"]
                 assert len(winners) == 1, where

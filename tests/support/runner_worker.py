@@ -1,6 +1,7 @@
-"""A Runner in a process of its own, for fault trials that need real concurrency without
-paying the CLI's start-up on every call: the parent sends requests over a pipe, and a
-shared barrier lines the processes up so that their calls race."""
+"""Runner calls in processes of their own, for fault trials that need real concurrency
+(or a process to SIGKILL) without paying the CLI's start-up on every call: the test
+process imports Chimera once, and each call runs in a forked child that opens its own
+database pool. A shared barrier lines children up so that their calls race."""
 
 from __future__ import annotations
 
@@ -11,72 +12,61 @@ from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-
-def serve(database_url: str, conn: Connection, barrier: Barrier) -> None:
-    os.environ["CHIMERA_DATABASE_URL"] = database_url
-    asyncio.run(_serve(conn, barrier))
+FORK = mp.get_context("fork")
 
 
-async def _serve(conn: Connection, barrier: Barrier) -> None:
-    from chimera.app.runner import Runner
-    from chimera.app.wiring import open_app
-    from chimera.domain.errors import InputError
-    from chimera.settings import Settings
+def _forked(
+    env: dict[str, str],
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    barrier: Barrier | None,
+    conn: Connection,
+) -> None:
+    os.environ.update(env)
 
-    async with open_app(Settings(), memory=False) as app:
-        runner = Runner.of(app)
-        conn.send(("ready", None))
-        while True:
-            request = conn.recv()
-            if request is None:
-                return
-            method, args, kwargs = request
-            if kwargs.pop("race", False):
-                await asyncio.to_thread(barrier.wait, 30)
+    async def call() -> tuple[str, Any]:
+        from chimera.app.runner import Runner
+        from chimera.app.wiring import open_app
+        from chimera.domain.errors import InputError
+
+        async with open_app(memory=False) as app:
+            runner = Runner.of(app)
+            if barrier is not None:
+                await asyncio.to_thread(barrier.wait, 60)
             try:
-                result = await getattr(runner, method)(*args, **kwargs)
-                conn.send(("ok", result))
+                return "ok", await getattr(runner, method)(*args, **kwargs)
             except InputError as exc:
-                conn.send(("input_error", str(exc)))
+                return "input_error", str(exc)
             except Exception as exc:
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                return "error", f"{type(exc).__name__}: {exc}"
+
+    conn.send(asyncio.run(call()))
 
 
-class Workers:
-    """``n`` runner processes against one database."""
+def fork_call(
+    env: dict[str, str], method: str, *args: Any, barrier: Barrier | None = None, **kwargs: Any
+) -> tuple[Any, Connection]:
+    """Starts ``Runner.<method>(*args, **kwargs)`` in a forked process. Returns the process
+    (to kill or join) and the pipe its answer comes on."""
+    import chimera.app.runner
+    import chimera.app.wiring  # noqa: F401
 
-    def __init__(self, database_url: str, n: int = 2) -> None:
-        ctx = mp.get_context("spawn")
-        self.barrier = ctx.Barrier(n)
-        self.pipes: list[Connection] = []
-        self.procs: list[Any] = []
-        for _ in range(n):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=serve, args=(database_url, child, self.barrier))
-            proc.start()
-            self.pipes.append(parent)
-            self.procs.append(proc)
-        for pipe in self.pipes:
-            # Imports take seconds, minutes on a loaded 2-core machine.
-            assert pipe.poll(300), "a runner process did not start"
-            assert pipe.recv()[0] == "ready"
+    parent, child = FORK.Pipe()
+    proc = FORK.Process(target=_forked, args=(env, method, args, kwargs, barrier, child))
+    proc.start()
+    return proc, parent
 
-    def call(self, i: int, method: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
-        self.pipes[i].send((method, args, kwargs))
-        return self.wait(i)
 
-    def send(self, i: int, method: str, *args: Any, **kwargs: Any) -> None:
-        self.pipes[i].send((method, args, kwargs))
+def answer(proc: Any, conn: Connection, timeout: float = 300) -> tuple[str, Any]:
+    """The call's (status, result); status is ok, input_error or error."""
+    if not conn.poll(timeout):
+        proc.kill()
+        raise AssertionError(f"runner process {proc.pid} did not answer in {timeout}s")
+    result: tuple[str, Any] = conn.recv()
+    proc.join(30)
+    return result
 
-    def wait(self, i: int, timeout: float = 120) -> tuple[str, Any]:
-        assert self.pipes[i].poll(timeout), f"runner process {i} did not answer"
-        answer: tuple[str, Any] = self.pipes[i].recv()
-        return answer
 
-    def close(self) -> None:
-        for pipe in self.pipes:
-            pipe.send(None)
-        for proc in self.procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
+def call(env: dict[str, str], method: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    return answer(*fork_call(env, method, *args, **kwargs))
