@@ -54,7 +54,7 @@ ProgressCallback = Callable[[dict[str, Any]], Awaitable[None] | None]
 LEASE_SECONDS = 15.0
 # How long a lost database is retried before the command gives up (each try also waits
 # up to the pool's timeout): a short restart is ridden out, a lost one fails in ~10 s.
-DB_RETRY_SECONDS = 4.0
+DB_RETRY_SECONDS = 3.0
 log = logging.getLogger("chimera.runner")
 _CONTINUE = object()  # drive the graph from its last checkpoint (LangGraph's None input)
 
@@ -406,7 +406,8 @@ class Runner:
                     ) from None
                 log.info("database lost (%s); retrying the step", type(exc).__name__)
                 await asyncio.sleep(0.5)
-                given = await self._retry_input(config, given)
+                if not isinstance(given, Command):
+                    given = await self._retry_input(config, given)
             except Exception as exc:
                 with contextlib.suppress(psycopg.Error):
                     await self.threads.set_status(
@@ -420,13 +421,12 @@ class Runner:
 
     async def _retry_input(self, config: RunnableConfig, given: Any) -> Any:
         """What to send when a step is tried again: the first input only if no checkpoint
-        was saved yet; otherwise continue (recorded decisions are applied after)."""
+        was saved yet; otherwise continue. (A resume is sent again as it was: the same
+        recorded decisions, which LangGraph applies once.)"""
         try:
             snapshot = await self.graph.aget_state(config)
         except psycopg.OperationalError:
             return given
-        if isinstance(given, Command):
-            return given  # the same recorded decisions: resuming with them again is a no-op
         return None if snapshot.created_at else given
 
     async def show(self, thread_id: str, history: bool = False) -> dict[str, Any]:

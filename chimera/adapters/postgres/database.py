@@ -33,7 +33,7 @@ CONNECTION_KWARGS: dict[str, Any] = {
 }
 # A connection is waited for at most this long: a lost database fails a command within
 # seconds instead of chaining 30 s pool timeouts (the runner retries a step meanwhile).
-POOL_TIMEOUT_S = 4.0
+POOL_TIMEOUT_S = 3.0
 # Held (session-level) by whoever sets up schemas: Chimera's migrations, LangGraph's
 # checkpointer and store. Distinct from the migrations' own transaction lock.
 SCHEMA_LOCK_ID = 0x43_48_53_55  # "CHSU"
@@ -99,4 +99,4 @@ class Database:
         return cls(url=url, pool=pool, checkpointer=checkpointer, embedded=embedded)
 
     async def close(self) -> None:
-        await self.pool.close()
+        await self.pool.close(timeout=2.0)

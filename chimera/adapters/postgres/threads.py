@@ -88,7 +88,8 @@ class ThreadRegistry:
             return cur.rowcount == 1
 
     async def release(self, thread_id: str, owner: str) -> None:
-        async with self._pool.connection() as conn:
+        # Briefly: on the way out after a lost database, the lease simply runs out instead.
+        async with self._pool.connection(timeout=1.0) as conn:
             await conn.execute(
                 "UPDATE chimera_threads SET lease_owner = NULL, lease_expires_at = NULL"
                 " WHERE thread_id = %s AND lease_owner = %s",
