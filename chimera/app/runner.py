@@ -121,8 +121,8 @@ class Runner:
         for node, spec in self.models().items():
             try:
                 self._services.chat_model(spec, 60.0)
-            except ConfigError:
-                raise
+            except ConfigError as exc:
+                raise ConfigError(f"the {node} model: {exc}") from None
             except ImportError as exc:
                 raise ConfigError(
                     f"the {node} model {spec!r} needs a package that is not installed "
