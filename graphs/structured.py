@@ -10,7 +10,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel, ValidationError
 
-from chimera.domain.errors import ModelOutputError
+from chimera.domain.errors import InputError, ModelOutputError
+from chimera.domain.hygiene import clean
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -41,6 +42,24 @@ def _missing_output_detail(raw: object) -> str:
     return "no structured output in the reply"
 
 
+def _cleaned(parsed: T, node: str) -> T:
+    """The reply's text fields through the one normaliser: escapes and hidden characters
+    removed; a NUL is a reply that cannot be stored (ModelOutputError, not a crash)."""
+
+    def clean_value(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean(value, what="the reply").text
+        if isinstance(value, list):
+            return [clean_value(v) for v in value]
+        return value
+
+    try:
+        updates = {name: clean_value(getattr(parsed, name)) for name in type(parsed).model_fields}
+    except InputError as exc:
+        raise ModelOutputError(f"{node}: {exc}") from None
+    return parsed.model_copy(update=updates)
+
+
 async def structured_call(
     model: BaseChatModel, schema: type[T], messages: Sequence[BaseMessage], *, node: str
 ) -> T:
@@ -51,7 +70,7 @@ async def structured_call(
     reply = await runnable.ainvoke(list(messages))
     parsed = reply.get("parsed") if isinstance(reply, dict) else None
     if isinstance(parsed, schema):
-        return parsed
+        return _cleaned(parsed, node)
     error = reply.get("parsing_error") if isinstance(reply, dict) else None
     if isinstance(error, ValidationError):
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from chimera.domain.errors import PersonaError
+from chimera.domain.errors import InputError, PersonaError
+from chimera.domain.hygiene import clean
 from chimera.domain.personas import parse_persona
 from chimera.domain.types import Persona
 
@@ -116,6 +117,11 @@ def _read_persona(path: Path) -> Persona:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise PersonaError(f"{source}: cannot read persona file: {reason}") from exc
+    try:
+        # Terminal escapes and hidden characters have no place in a persona; NUL is refused.
+        text = clean(text, what="the persona file").text
+    except InputError as exc:
+        raise PersonaError(f"{source}: {exc}") from None
     return parse_persona(text, source)
 
 

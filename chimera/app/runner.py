@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any, cast
 
@@ -141,6 +141,50 @@ class Runner:
     ) -> dict[str, Any]:
         """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
         thread stalled because its process died: its lease is taken over)."""
+        with _database_lost(thread_id):
+            return await self._run(goal, persona, thread_id, on_progress)
+
+    async def resume(
+        self,
+        thread_id: str,
+        item: str,
+        decision: str,
+        *,
+        text: str | None = None,
+        feedback: str | None = None,
+        reviewer: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Answer one pending review; the thread's other reviews stay pending.
+
+        The decision is recorded durably first (one per interrupt: a rival decision is
+        refused, naming the one that stands), then the graph resumes with it. A resume cut
+        short is completed by the next command that touches the thread."""
+        with _database_lost(thread_id):
+            return await self._resume(
+                thread_id,
+                item,
+                decision,
+                text=text,
+                feedback=feedback,
+                reviewer=reviewer,
+                on_progress=on_progress,
+            )
+
+    async def show(self, thread_id: str, history: bool = False) -> dict[str, Any]:
+        """A thread's view; a decision a cut-short resume recorded is applied first."""
+        with _database_lost(thread_id):
+            return await self._show(thread_id, history)
+
+    async def _run(
+        self,
+        goal: str | None,
+        persona: str | None,
+        thread_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
+        thread stalled because its process died: its lease is taken over)."""
         if thread_id is not None:
             check_thread_id(thread_id)
         existing = await self.threads.get(thread_id) if thread_id else None
@@ -197,7 +241,7 @@ class Runner:
         if not snapshot.next:
             raise InputError(f"thread {tid} has already completed; start a new thread")
 
-    async def resume(
+    async def _resume(
         self,
         thread_id: str,
         item: str,
@@ -429,7 +473,7 @@ class Runner:
             return given
         return None if snapshot.created_at else given
 
-    async def show(self, thread_id: str, history: bool = False) -> dict[str, Any]:
+    async def _show(self, thread_id: str, history: bool = False) -> dict[str, Any]:
         check_thread_id(thread_id)
         thread = await self.threads.get(thread_id)
         if thread is None:
@@ -474,6 +518,19 @@ class Runner:
         if await self.threads.get(thread_id) is None:
             raise InputError(f"unknown thread {thread_id!r}: see 'chimera threads'")
         return await read_audit(self.db.pool, thread_id)
+
+
+@contextlib.contextmanager
+def _database_lost(thread_id: str | None) -> Iterator[None]:
+    """A lost database, wherever it shows, is one clear error saying what to do."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        then = f"'chimera run --thread {thread_id}'" if thread_id else "the command again"
+        raise DatabaseUnavailable(
+            f"lost the database ({redact_value(type(exc).__name__ + ': ' + str(exc)).strip()});"
+            f" start it again (or check CHIMERA_DATABASE_URL), then continue with {then}"
+        ) from None
 
 
 def _check_no_secret(answer: Decision, flags: list[str]) -> None:
