@@ -55,6 +55,8 @@ LEASE_SECONDS = 15.0
 # How long a lost database is retried before the command gives up (each try also waits
 # up to the pool's timeout): a short restart is ridden out, a lost one fails in ~10 s.
 DB_RETRY_SECONDS = 3.0
+# A heartbeat that cannot reach the database for this long ends the drive at once.
+DB_LOST_SECONDS = 5.0
 log = logging.getLogger("chimera.runner")
 _CONTINUE = object()  # drive the graph from its last checkpoint (LangGraph's None input)
 
@@ -357,9 +359,16 @@ class Runner:
                     f"see 'chimera show {thread_id}'"
                 )
             await asyncio.sleep(0.25)
-        beat = asyncio.create_task(self._heartbeat(thread_id))
+        main = asyncio.current_task()
+        assert main is not None
+        lost: list[BaseException] = []
+        beat = asyncio.create_task(self._heartbeat(thread_id, main, lost))
         try:
             yield
+        except asyncio.CancelledError:
+            if lost:  # the heartbeat found the database gone: fail now, not after timeouts
+                raise _lost(thread_id, lost[0]) from None
+            raise
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -367,14 +376,26 @@ class Runner:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.threads.release(thread_id, self.owner))
 
-    async def _heartbeat(self, thread_id: str) -> None:
+    async def _heartbeat(
+        self, thread_id: str, main: asyncio.Task[Any], lost: list[BaseException]
+    ) -> None:
+        """Renews the lease; when the database stays unreachable for DB_LOST_SECONDS it
+        cancels the drive (LangGraph's own calls would each wait out pool timeouts)."""
+        failing_since: float | None = None
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await asyncio.sleep(min(self.lease_seconds / 3, 1.0))
+            began = time.monotonic()
             try:
                 if not await self.threads.heartbeat(thread_id, self.owner, self.lease_seconds):
                     log.warning("thread %s: lease lost to another process", thread_id)
-            except psycopg.Error as exc:  # the drive itself reports a lost database
+                failing_since = None
+            except psycopg.OperationalError as exc:
+                failing_since = failing_since or began
                 log.info("thread %s: heartbeat failed: %s", thread_id, redact_value(str(exc)))
+                if time.monotonic() - failing_since > DB_LOST_SECONDS:
+                    lost.append(exc)
+                    main.cancel()
+                    return
 
     async def _settle(
         self, thread_id: str, first: Any, on_progress: ProgressCallback | None
@@ -520,17 +541,21 @@ class Runner:
         return await read_audit(self.db.pool, thread_id)
 
 
+def _lost(thread_id: str | None, exc: BaseException) -> DatabaseUnavailable:
+    then = f"'chimera run --thread {thread_id}'" if thread_id else "the command again"
+    return DatabaseUnavailable(
+        f"lost the database ({redact_value(type(exc).__name__ + ': ' + str(exc)).strip()});"
+        f" start it again (or check CHIMERA_DATABASE_URL), then continue with {then}"
+    )
+
+
 @contextlib.contextmanager
 def _database_lost(thread_id: str | None) -> Iterator[None]:
     """A lost database, wherever it shows, is one clear error saying what to do."""
     try:
         yield
     except psycopg.OperationalError as exc:
-        then = f"'chimera run --thread {thread_id}'" if thread_id else "the command again"
-        raise DatabaseUnavailable(
-            f"lost the database ({redact_value(type(exc).__name__ + ': ' + str(exc)).strip()});"
-            f" start it again (or check CHIMERA_DATABASE_URL), then continue with {then}"
-        ) from None
+        raise _lost(thread_id, exc) from None
 
 
 def _check_no_secret(answer: Decision, flags: list[str]) -> None:

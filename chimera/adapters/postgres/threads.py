@@ -78,8 +78,9 @@ class ThreadRegistry:
         return str(row["lease_owner"]) if row else "nobody (unknown thread)"
 
     async def heartbeat(self, thread_id: str, owner: str, lease_seconds: float) -> bool:
-        """Extends our lease; False when it is no longer ours."""
-        async with self._pool.connection() as conn:
+        """Extends our lease; False when it is no longer ours. Waits briefly for a
+        connection: a heartbeat that cannot get one is how a lost database shows."""
+        async with self._pool.connection(timeout=1.5) as conn:
             cur = await conn.execute(
                 "UPDATE chimera_threads SET lease_expires_at = now() + make_interval(secs => %s)"
                 " WHERE thread_id = %s AND lease_owner = %s",
