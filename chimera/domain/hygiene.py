@@ -34,7 +34,8 @@ _HIDDEN = re.compile(
     "\u2060-\u2064\ufeff"  # word joiner, invisible operators, BOM
     "\u202a-\u202e\u2066-\u2069\u061c]"  # bidi embeddings, overrides, isolates; ALM
 )
-_THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
+# No path separators, white space, quotes or controls: ids end up in paths and shells.
+_THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=@+,~-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,6 @@ def check_thread_id(thread_id: str) -> str:
     if not _THREAD_ID.match(thread_id) or ".." in thread_id:
         raise InputError(
             f"thread id {for_display(thread_id)!r} is not valid: use letters, digits and "
-            "'_', '-', '.', ':' (at most 80, starting with a letter or digit)"
+            "_ . : = @ + , ~ - (at most 128, starting with a letter or digit)"
         )
     return thread_id

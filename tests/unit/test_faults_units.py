@@ -34,14 +34,15 @@ def test_for_display_shows_invisible_characters_and_drops_escapes() -> None:
     assert for_display("a\x1b[2Jb\u202ec\x07") == "ab<U+202E>c"
 
 
-@pytest.mark.parametrize("bad", ["../../etc/x", "a/b", "", "-x", "a b", "x" * 81, "a..b"])
+@pytest.mark.parametrize("bad", ["../../etc/x", "a/b", "", "-x", "a b", "x" * 129, "a..b", "a\x1b"])
 def test_thread_ids_are_validated(bad: str) -> None:
     with pytest.raises(InputError, match="thread id"):
         check_thread_id(bad)
 
 
 def test_good_thread_ids_pass() -> None:
-    assert check_thread_id("th-0123abcd") == "th-0123abcd"
+    for good in ("th-0123abcd", "calib-3-t=5432", "user@host:1"):
+        assert check_thread_id(good) == good
 
 
 def test_url_passwords_of_any_scheme_are_masked() -> None:
