@@ -105,14 +105,6 @@ class Runner:
     def models(self) -> dict[str, str]:
         return self.context.models()
 
-    def _check_models(self) -> None:
-        """Load every node's model before the graph runs, so a malformed spec or a missing
-        provider package is a ConfigError that changes nothing."""
-        services = self.context.services
-        assert services is not None, "the runner always carries its services"
-        for spec in self.models().values():
-            services.chat_model(spec, self.context.model_timeout_s)
-
     @staticmethod
     def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -260,6 +252,9 @@ class Runner:
         refused, naming the one that stands), then the graph resumes with it. A resume cut
         short is completed by the next command that touches the thread."""
         check_thread_id(thread_id)
+        # Before the decision is recorded: a recorded decision is applied by the next
+        # command, so a bad model must be refused while nothing has been written.
+        self.check_models()
         thread = await self.threads.get(thread_id)
         if thread is None:
             raise InputError(f"unknown thread {thread_id!r}: see 'chimera threads'")

@@ -4,6 +4,7 @@ so that any number of processes may start at once on a fresh database."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,11 +54,23 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> Pool:
     )
 
 
+SCHEMA_LOCK_POLL_S = 0.05
+
+
 @asynccontextmanager
 async def schema_lock(pool: Pool) -> AsyncIterator[None]:
     """Serialises schema setup across processes (LangGraph's setup() takes no lock)."""
     async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
+        # Poll, never block: a backend waiting inside pg_advisory_lock holds a snapshot,
+        # and the CREATE INDEX CONCURRENTLY in LangGraph's setup() waits for every older
+        # snapshot to end, so holder and waiter would wait on each other for ever,
+        # unseen by PostgreSQL's deadlock detector.
+        while True:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (SCHEMA_LOCK_ID,))
+            row = await cur.fetchone()
+            if row is not None and row["locked"]:
+                break
+            await asyncio.sleep(SCHEMA_LOCK_POLL_S)
         try:
             yield
         finally:
