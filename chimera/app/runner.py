@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any, cast
 
+import psutil
 import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -347,6 +348,12 @@ class Runner:
         (a reviewer answering while another process still runs the thread)."""
         deadline = time.monotonic() + (2 * self.lease_seconds if wait else 0)
         while holder := await self.threads.acquire(thread_id, self.owner, self.lease_seconds):
+            # A holder on this machine whose process is gone (SIGKILL) cannot renew its
+            # lease: take it over now rather than wait for the lease to lapse.
+            if _holder_is_dead(holder) and await self.threads.take_over(
+                thread_id, holder, self.owner, self.lease_seconds
+            ):
+                break
             if time.monotonic() >= deadline:
                 raise ThreadBusy(
                     f"thread {thread_id} is being driven by another process ({holder}); "
@@ -576,3 +583,13 @@ def _match_interrupt(pending: list[Interrupt], item: str) -> Interrupt:
         return prefixed[0]
     listing = ", ".join(f"{i.id} ({i.value.get('task_id')})" for i in pending)
     raise InputError(f"no pending review {item!r} on this thread; pending: {listing}")
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True when a lease owner (``host:pid:token``) ran on this host and its process is
+    gone. A holder elsewhere, or a pid now reused, counts as alive: its lease lapses."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    return not psutil.pid_exists(int(pid_text))

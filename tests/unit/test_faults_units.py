@@ -94,3 +94,20 @@ def test_redacting_serializer_masks_known_secrets_and_still_loads() -> None:
         assert CANARY.encode() not in data
         loaded = serde.loads_typed((kind, data))
         assert CANARY not in str(loaded) and "*" * len(CANARY) in str(loaded)
+
+
+def test_a_lease_holder_is_dead_only_when_its_process_on_this_host_is_gone() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from chimera.app.runner import _holder_is_dead
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    host = socket.gethostname()
+    assert _holder_is_dead(f"{host}:{gone}:abc")
+    assert not _holder_is_dead(f"{host}:{os.getpid()}:abc")  # alive: this very process
+    assert not _holder_is_dead(f"elsewhere:{gone}:abc")  # another machine: its lease lapses
+    assert not _holder_is_dead("garbled")

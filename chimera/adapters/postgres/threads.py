@@ -77,6 +77,20 @@ class ThreadRegistry:
             row = await cur.fetchone()
         return str(row["lease_owner"]) if row else "nobody (unknown thread)"
 
+    async def take_over(
+        self, thread_id: str, dead_owner: str, owner: str, lease_seconds: float
+    ) -> bool:
+        """Takes the lease from ``dead_owner`` (a holder known to be dead) if it still
+        holds it; False when someone else got there first."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "UPDATE chimera_threads SET lease_owner = %s,"
+                " lease_expires_at = now() + make_interval(secs => %s)"
+                " WHERE thread_id = %s AND lease_owner = %s RETURNING thread_id",
+                (owner, lease_seconds, thread_id, dead_owner),
+            )
+            return await cur.fetchone() is not None
+
     async def heartbeat(self, thread_id: str, owner: str, lease_seconds: float) -> bool:
         """Extends our lease; False when it is no longer ours. Waits briefly for a
         connection: a heartbeat that cannot get one is how a lost database shows."""
