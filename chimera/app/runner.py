@@ -247,11 +247,7 @@ class Runner:
         reviewer: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
-        """Answer one pending review; the thread's other reviews stay pending.
-
-        The decision is recorded durably first (one per interrupt: a rival decision is
-        refused, naming the one that stands), then the graph resumes with it. A resume cut
-        short is completed by the next command that touches the thread."""
+        """``resume``'s work, inside its database-loss handling (see ``resume``)."""
         check_thread_id(thread_id)
         # Before the decision is recorded: a recorded decision is applied by the next
         # command, so a bad model must be refused while nothing has been written.
