@@ -76,7 +76,9 @@ def run(
     ] = None,
     persona: Annotated[
         str | None,
-        typer.Option(help="Persona id (ava, kai) or path to a SOUL.md. [required unless --thread]"),
+        typer.Option(
+            help="Persona id (ava, kai, ren) or path to a SOUL.md. [required unless --thread]"
+        ),
     ] = None,
     thread: Annotated[
         str | None, typer.Option(help="Thread id; an unfinished thread continues.")
