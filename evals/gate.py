@@ -17,11 +17,8 @@ drafts that interrupt), AUROC and ECE of the confidence as the probability of
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +27,9 @@ from langgraph.store.base import BaseStore
 from sklearn.metrics import roc_auc_score
 
 from chimera.adapters.memory.postgres import in_memory_store
-from chimera.adapters.persona_files import load_persona
-from chimera.domain.errors import ChimeraError, InputError
+from chimera.domain.errors import InputError
 from chimera.domain.types import Persona, Task
+from chimera.evals.gate_data import EXPECTED, GateCase, load_cases
 from chimera.evals.runs import EvalRun, new_run_id
 from chimera.graphs.context import Context
 from chimera.graphs.memory.combiner import load_combiner, save_combiner
@@ -41,110 +38,9 @@ from chimera.graphs.services import Services
 from chimera.nodes.judge import judge_draft
 
 SUITE = "gate"
-DEFAULT_DATA = Path(str(files("chimera.evals") / "gate" / "drafts.jsonl"))
-EXPECTED = ("publish", "review")
 ROUTES = ("publish", "async_review", "review")
-SPLITS = ("fit", "holdout")
 ECE_BINS = 10
 WORST_CASES = 20
-_REQUIRED = ("persona", "topic", "brief", "draft", "expected")
-_OPTIONAL = ("id", "category", "split")
-
-
-@dataclass(frozen=True)
-class GateCase:
-    """One labelled draft; ``line`` is its 1-based line number in the data file."""
-
-    id: str
-    persona: str
-    topic: str
-    brief: str
-    draft: str
-    expected: str
-    category: str
-    split: str | None
-    line: int
-
-
-# --- loading ---------------------------------------------------------------------------
-
-
-def parse_case(text: str, line: int, where: str) -> GateCase:
-    """One data line as a GateCase, or an InputError naming the line and what is wrong."""
-    at = f"{where}, line {line}"
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{at}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise InputError(f"{at}: expected a JSON object, got {type(row).__name__}")
-    unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        allowed = ", ".join((*_REQUIRED, *_OPTIONAL))
-        raise InputError(f"{at}: unknown field(s) {', '.join(unknown)}; allowed: {allowed}")
-    for key in (*_REQUIRED, *_OPTIONAL):
-        if key not in row:
-            if key in _REQUIRED:
-                raise InputError(f"{at}: missing field {key!r}")
-            continue
-        if not isinstance(row[key], str) or not row[key].strip():
-            raise InputError(f"{at}: field {key!r} must be a non-empty string")
-    if row["expected"] not in EXPECTED:
-        raise InputError(f"{at}: 'expected' must be publish or review, got {row['expected']!r}")
-    split = row.get("split")
-    if split is not None and split not in SPLITS:
-        raise InputError(f"{at}: 'split' must be fit or holdout, got {split!r}")
-    return GateCase(
-        id=row.get("id") or f"line-{line}",
-        persona=row["persona"].strip(),
-        topic=row["topic"],
-        brief=row["brief"],
-        draft=row["draft"],
-        expected=row["expected"],
-        category=row.get("category") or "uncategorised",
-        split=split,
-        line=line,
-    )
-
-
-def load_cases(
-    path: Path | str, split: str | None = None
-) -> tuple[list[GateCase], dict[str, Persona]]:
-    """Every line checked before anything runs: the cases (of ``split`` only, when given)
-    and the personas they name, loaded. Any bad line is an InputError naming it."""
-    path = Path(path)
-    if split is not None and split not in SPLITS:
-        raise InputError(f"--split must be fit or holdout, got {split!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read it ({exc})") from None
-    cases: list[GateCase] = []
-    personas: dict[str, Persona] = {}
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        case = parse_case(raw, number, str(path))
-        if case.id in seen:
-            raise InputError(
-                f"{path}, line {number}: id {case.id!r} already used on line {seen[case.id]}"
-            )
-        seen[case.id] = number
-        if case.persona not in personas:
-            try:
-                personas[case.persona] = load_persona(case.persona)
-            except ChimeraError as exc:
-                raise InputError(f"{path}, line {number}: {exc}") from None
-        cases.append(case)
-    if split is not None:
-        cases = [c for c in cases if c.split == split]
-    if not cases:
-        which = f" in split {split!r}" if split else ""
-        raise InputError(f"{path}: no drafts to judge{which}")
-    return cases, personas
 
 
 # --- judging ---------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def gate_command(
 ) -> None:
     """Judge labelled drafts as the graph does and report how the gate routes them:
     false publish, outright publish and false review rates, AUROC, ECE, seconds a draft."""
-    from chimera.evals.gate import load_cases
+    from chimera.evals.gate_data import load_cases
 
     execute(lambda: asyncio.to_thread(load_cases, data, split))  # bad input: nothing runs
 

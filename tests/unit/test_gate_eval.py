@@ -13,7 +13,8 @@ import pytest
 from chimera.adapters.memory.postgres import in_memory_store
 from chimera.app.wiring import in_memory_services
 from chimera.domain.errors import InputError
-from chimera.evals.gate import gate_metrics, judge_cases, load_cases, summarize, worst_cases
+from chimera.evals.gate import gate_metrics, judge_cases, summarize, worst_cases
+from chimera.evals.gate_data import DEFAULT_DATA, load_cases
 from chimera.evals.gate_report import write_report
 from chimera.graphs.context import Context
 from chimera.graphs.memory.combiner import load_combiner, save_combiner
@@ -64,8 +65,6 @@ HAND = [
 
 
 def test_the_shipped_set_loads_and_splits() -> None:
-    from chimera.evals.gate import DEFAULT_DATA
-
     everything, personas = load_cases(DEFAULT_DATA)
     holdout, _ = load_cases(DEFAULT_DATA, "holdout")
     fit, _ = load_cases(DEFAULT_DATA, "fit")
