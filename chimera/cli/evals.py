@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
@@ -96,8 +97,8 @@ def _print_gate(report: dict[str, Any]) -> None:
         per.add_column(column, justify="left" if column == "category" else "right")
     for name, m in report["per_category"].items():
         per.add_row(
-            name, str(m["n"]), _fmt(m["false_publish_rate"]), _fmt(m["outright_publish_rate"]),
-            _fmt(m["false_review_rate"]),
+            escape(name), str(m["n"]), _fmt(m["false_publish_rate"]),
+            _fmt(m["outright_publish_rate"]), _fmt(m["false_review_rate"]),
         )  # fmt: skip
     out.print(per)
     confusion = report["confusion"]
