@@ -30,6 +30,7 @@ from chimera.cli.support import (
     redact_output,
     with_runner,
 )
+from chimera.cli.swarm import swarm_app, worker
 from chimera.cli.users import user_app
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 app.add_typer(user_app, name="user")
 app.command()(studio)
+app.add_typer(swarm_app, name="swarm")
+app.command()(worker)
 
 
 def _print_version(value: bool) -> None:
