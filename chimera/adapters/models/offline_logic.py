@@ -127,7 +127,7 @@ def plan(prompt: str) -> dict[str, Any]:
             {"kind": kind, "topic": topic, "brief": f"Write a {kind} about {topic}: {angle}."}
             for angle in ANGLES[:count]
         ]
-    return {"tasks": tasks[:max_tasks]}
+    return {"tasks": tasks[:max_tasks], "left_out": [t["topic"] for t in tasks[max_tasks:]]}
 
 
 def _hashtag(phrase: str) -> str:
