@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
@@ -29,12 +30,13 @@ from chimera.adapters.postgres.audit import PostgresAuditLog
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
 from chimera.adapters.postgres.outbox import SandboxPublisher
 from chimera.adapters.postgres.types import Pool
-from chimera.adapters.redis_streams.config import SwarmConfig
-from chimera.adapters.redis_streams.executor import RedisExecutor
 from chimera.domain.errors import ConfigError
 from chimera.graphs.memory.seed import seed_policies
 from chimera.graphs.services import InProcessExecutor, Services, TaskExecutor
 from chimera.settings import Settings
+
+if TYPE_CHECKING:
+    from chimera.adapters.redis_streams.executor import RedisExecutor
 
 
 def in_memory_services() -> Services:
@@ -65,6 +67,10 @@ def open_executor(settings: Settings) -> InProcessExecutor | RedisExecutor:
     """Who writes the drafts: the swarm's workers on CHIMERA_REDIS_URL, else this process.
     (A Redis client connects on first use, so reading threads never needs Redis.)"""
     if settings.redis_url:
+        # Imported here: redis takes a second to import, which other commands never pay.
+        from chimera.adapters.redis_streams.config import SwarmConfig
+        from chimera.adapters.redis_streams.executor import RedisExecutor
+
         return RedisExecutor(SwarmConfig.from_settings(settings))
     return InProcessExecutor()
 

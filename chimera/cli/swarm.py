@@ -9,7 +9,6 @@ import time
 from typing import Annotated, Any
 
 import typer
-from redis.exceptions import RedisError
 
 from chimera.cli import render
 from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
@@ -107,6 +106,8 @@ def up(
 def status(as_json: JsonOpt = False) -> None:
     """Queue depth, pending tasks per worker, dead letters, live workers, the oldest pending
     task's age and the throughput of the last minute."""
+    from redis.exceptions import RedisError
+
     from chimera.adapters.redis_streams.config import QueueUnavailable, SwarmConfig, connect
     from chimera.adapters.redis_streams.status import read_status
     from chimera.settings import Settings

@@ -34,7 +34,7 @@ class SwarmConfig:
     max_queue: int = 10_000
     enqueue_wait_s: float = 30.0
     # How long a lost Redis is retried before a graph gives up on it.
-    unavailable_after_s: float = 15.0
+    unavailable_after_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SwarmConfig:
@@ -93,7 +93,7 @@ class SwarmConfig:
 def connect(config: SwarmConfig) -> aioredis.Redis:
     """A client for the swarm's Redis (``redis://``, ``rediss://`` or ``unix://``)."""
     return aioredis.Redis.from_url(
-        config.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+        config.url, decode_responses=True, socket_connect_timeout=10, health_check_interval=30
     )
 
 

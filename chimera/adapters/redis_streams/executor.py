@@ -29,6 +29,7 @@ from chimera.adapters.redis_streams.config import (
     connect,
     ensure_group,
 )
+from chimera.domain.redaction import redact_value
 from chimera.domain.swarm import (
     DraftJob,
     DraftOutcome,
@@ -43,6 +44,7 @@ log = logging.getLogger("chimera.swarm")
 T = TypeVar("T")
 RESULT_POLL_MS = 2000  # a waiting graph checks this often that its job still exists
 LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+MIN_TRIES = 5
 
 
 class RedisExecutor:
@@ -106,18 +108,22 @@ class RedisExecutor:
                 await self._queue(job)
 
     async def _riding_out(self, call: Callable[[], Awaitable[T]]) -> T:
-        """``call``, retried while Redis is unreachable, for up to ``unavailable_after_s``."""
+        """``call``, retried while Redis is unreachable: for ``unavailable_after_s`` and at
+        least ``MIN_TRIES`` times (a loop kept busy by CPU-bound work elsewhere in this
+        process can make one try look like a timeout)."""
         give_up = time.monotonic() + self.config.unavailable_after_s
-        pause = 0.1
+        pause, tries = 0.1, 0
         while True:
             try:
                 return await call()
             except LOST as exc:
-                if time.monotonic() >= give_up:
+                tries += 1
+                if time.monotonic() >= give_up and tries >= MIN_TRIES:
                     raise QueueUnavailable(
                         f"the swarm's Redis at {self.config.shown_url} has been unreachable "
-                        f"for {self.config.unavailable_after_s:g} s ({type(exc).__name__}): "
-                        "start it again, then continue the thread with chimera run --thread"
+                        f"for {self.config.unavailable_after_s:g} s ({type(exc).__name__}: "
+                        f"{redact_value(str(exc))}): start it again, then continue the thread with "
+                        "chimera run --thread"
                     ) from None
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
