@@ -183,8 +183,20 @@ class StreamConsumer:
             return
         finally:
             renew.cancel()
-        await self._write(entry_id, outcome)
+        await self._write_surely(entry_id, outcome)
         self.done += 1
+
+    async def _write_surely(self, entry_id: str, outcome: DraftOutcome) -> None:
+        """An outcome is worth keeping through a short Redis restart; if Redis stays away,
+        the task is delivered again once it is back (or queued again by its graph)."""
+        for pause in (0.2, 0.5, 1, 2, 4, 8):
+            try:
+                await self._write(entry_id, outcome)
+                return
+            except LOST as exc:
+                log.warning("writing the outcome of %s failed (%s): retrying", entry_id, exc)
+                await asyncio.sleep(pause)
+        await self._write(entry_id, outcome)
 
     async def _write(self, entry_id: str, outcome: DraftOutcome | None) -> None:
         cfg = self.config
