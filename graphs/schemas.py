@@ -29,6 +29,10 @@ class Plan(BaseModel):
     tasks: list[PlannedTask] = Field(
         min_length=1, max_length=12, description="Independent tasks, one per post or reply."
     )
+    left_out: list[str] = Field(
+        default_factory=list,
+        description="Topics of the goal left unplanned because there were more than allowed.",
+    )
 
 
 class Draft(BaseModel):

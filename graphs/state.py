@@ -37,6 +37,8 @@ class OutputState(TypedDict):
     results: list[TaskResult]
     published: list[PublishedPost]
     discarded: list[Discarded]
+    # Topics of the goal beyond max_tasks, which no task covers.
+    left_out: list[str]
     summary: str
 
 
@@ -50,6 +52,7 @@ class State(TypedDict):
     results: Annotated[list[TaskResult], operator.add]
     published: Annotated[list[PublishedPost], operator.add]
     discarded: Annotated[list[Discarded], operator.add]
+    left_out: list[str]
     summary: str
 
 

@@ -25,11 +25,19 @@ async def planner(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         Task(id=f"t{i}", kind=t.kind, topic=t.topic.strip(), brief=t.brief.strip())
         for i, t in enumerate(plan.tasks[: ctx.max_tasks], start=1)
     ]
+    left_out = left_out_topics(plan, ctx.max_tasks)
     await audit(
         runtime,
         "planned",
         actor=f"planner:{ctx.planner_model}",
-        payload={"goal": state["goal"], "tasks": list(tasks)},
+        payload={"goal": state["goal"], "tasks": list(tasks), "left_out": left_out},
         dedupe="planned",
     )
-    return {"tasks": tasks}
+    return {"tasks": tasks, "left_out": left_out}
+
+
+def left_out_topics(plan: Plan, max_tasks: int) -> list[str]:
+    """The topics no task covers: those the model set aside and the tasks past
+    ``max_tasks``, each once, in order."""
+    topics = [*plan.left_out, *(t.topic for t in plan.tasks[max_tasks:])]
+    return list(dict.fromkeys(t.strip() for t in topics if t.strip()))

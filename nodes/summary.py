@@ -17,11 +17,15 @@ def summarize(state: State) -> str:
     asynchronous = sum(p["review"] == "async" for p in published)
     human = sum(p["review"] == "human" for p in published)
     discarded = len(state.get("discarded", []))
-    return (
+    text = (
         f"{len(state.get('tasks', []))} tasks: {len(published)} published "
         f"({asynchronous} listed for async review, {human} approved by a reviewer), "
         f"{discarded} discarded"
     )
+    left_out = state.get("left_out", [])
+    if left_out:
+        text += f"; {len(left_out)} topic(s) left out (over max_tasks): {', '.join(left_out)}"
+    return text
 
 
 def evolution_note(state: State) -> str:

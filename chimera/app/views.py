@@ -86,6 +86,7 @@ def thread_view(
             for p in values.get("published", [])
         ],
         "discarded": list(values.get("discarded", [])),
+        "left_out": list(values.get("left_out", [])),
         "summary": values.get("summary", ""),
         "error": thread.get("error"),
         "created_at": thread.get("created_at"),

@@ -28,6 +28,7 @@ from chimera.cli.support import (
     fail,
     out,
     redact_output,
+    with_app,
     with_runner,
 )
 from chimera.cli.users import user_app
@@ -62,6 +63,10 @@ def _main(
     """Chimera: AI influencer personas run as a supervised agent swarm."""
 
 
+def _user() -> str:
+    return os.environ.get("USER") or "cli"
+
+
 def _progress(as_json: bool) -> Callable[[dict[str, Any]], None] | None:
     if as_json:
         return None
@@ -83,12 +88,25 @@ def run(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a goal for a persona until it completes or waits on reviews."""
+    """Run a goal for a persona until it completes or waits on reviews. A new run takes each
+    node's default prompt version (promoted in the studio); a continued thread keeps the
+    versions, models and thresholds it started with, unless the environment sets them."""
+    from chimera.app.run_settings import new_run_context, run_recorded, thread_context
+    from chimera.app.runner import Runner, new_thread_id
+
+    async def go(app: Any) -> dict[str, Any]:
+        progress = _progress(as_json)
+        if thread is not None and await Runner.of(app).threads.get(thread) is not None:
+            runner = Runner.of(app, await thread_context(app, thread))
+            return await runner.run(goal, persona, thread, on_progress=progress)
+        ctx, chosen = await new_run_context(app)
+        return await run_recorded(
+            app, Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
+            thread_id=thread or new_thread_id(), on_progress=progress, via="cli",
+        )  # fmt: skip
 
     async def work() -> dict[str, Any]:
-        return await with_runner(
-            lambda r: r.run(goal, persona, thread, on_progress=_progress(as_json)), memory=True
-        )
+        return await with_app(go, memory=True)
 
     view = execute(work)
     emit_json(view) if as_json else render.thread(out, view)
@@ -106,22 +124,20 @@ def resume(
     reviewer: Annotated[str | None, typer.Option(help="Who decides (default: $USER).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer one pending review; the thread's other reviews stay pending."""
-    who = reviewer or os.environ.get("USER") or "cli"
+    """Answer one pending review; the thread's other reviews stay pending. The graph runs
+    on with the prompt versions, models and thresholds the thread started with."""
+    from chimera.app.run_settings import thread_context
+    from chimera.app.runner import Runner
+
+    who = reviewer or _user()
+
+    async def go(app: Any) -> dict[str, Any]:
+        runner = Runner.of(app, await thread_context(app, thread))
+        return await runner.resume(thread, item, decision, text=text, feedback=feedback,
+                                   reviewer=who, on_progress=_progress(as_json))  # fmt: skip
 
     async def work() -> dict[str, Any]:
-        return await with_runner(
-            lambda r: r.resume(
-                thread,
-                item,
-                decision,
-                text=text,
-                feedback=feedback,
-                reviewer=who,
-                on_progress=_progress(as_json),
-            ),
-            memory=True,
-        )
+        return await with_app(go, memory=True)
 
     view = execute(work)
     emit_json(view) if as_json else render.thread(out, view)

@@ -26,7 +26,10 @@ def progress_line(event: dict[str, Any]) -> str:
     task = f"[cyan]{event['task_id']}[/] " if event.get("task_id") else ""
     attempt = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
     if kind == "planned":
-        return f"  planner  planned {len(event.get('tasks', []))} tasks"
+        line = f"  planner  planned {len(event.get('tasks', []))} tasks"
+        if event.get("left_out"):
+            line += f"; left out (over max_tasks): {escape(', '.join(event['left_out']))}"
+        return line
     if kind == "drafted":
         return f"  {task}worker  drafted{attempt}"
     if kind == "judged":
@@ -94,6 +97,9 @@ def thread(console: Console, view: dict[str, Any]) -> None:
         )
     if view.get("summary"):
         console.print(escape(view["summary"]), highlight=False)
+    elif view.get("left_out"):
+        left_out = ", ".join(view["left_out"])
+        console.print(f"left out (over max_tasks): {escape(left_out)}", highlight=False)
     if view.get("error"):
         console.print(f"[red]last error:[/] {escape(view['error'])}")
     if view.get("notice"):

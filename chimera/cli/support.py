@@ -120,14 +120,20 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-async def with_runner(action: Callable[[Any], Awaitable[T]], *, memory: bool = False) -> T:
-    """Opens Chimera (database, and long-term memory for commands that need it), hands a
-    Runner to ``action``, and closes everything after."""
-    from chimera.app.runner import Runner
+async def with_app(action: Callable[[Any], Awaitable[T]], *, memory: bool = False) -> T:
+    """Opens Chimera (database, and long-term memory for commands that need it), hands the
+    App to ``action``, and closes everything after."""
     from chimera.app.wiring import open_app
 
     async with open_app(memory=memory) as app:
-        return await action(Runner.of(app))
+        return await action(app)
+
+
+async def with_runner(action: Callable[[Any], Awaitable[T]], *, memory: bool = False) -> T:
+    """``with_app`` for commands that need only a Runner with the configured context."""
+    from chimera.app.runner import Runner
+
+    return await with_app(lambda app: action(Runner.of(app)), memory=memory)
 
 
 class RedactingFilter(logging.Filter):

@@ -11,7 +11,10 @@ def event_line(event: dict[str, Any]) -> str:
     kind = event.get("event", "?")
     task = f"{event['task_id']} " if event.get("task_id") else ""
     if kind == "planned":
-        return f"planner: planned {len(event.get('tasks', []))} tasks"
+        line = f"planner: planned {len(event.get('tasks', []))} tasks"
+        if event.get("left_out"):
+            line += f"; left out (over max_tasks): {', '.join(event['left_out'])}"
+        return line
     if kind == "drafted":
         return f"{task}worker: drafted (attempt {event.get('attempt', 1)})"
     if kind == "judged":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from dataclasses import replace
 from statistics import mean
 from typing import Any
 
@@ -19,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 
 from chimera.adapters.postgres.prompts import PromptStore, PromptVersion
 from chimera.adapters.postgres.users import User
+from chimera.app.run_settings import context_with
 from chimera.app.runner import Runner
 from chimera.app.wiring import App, replay_services
 from chimera.domain.errors import InputError
@@ -54,15 +54,6 @@ async def promote(app: App, prompts: PromptStore, user: User, node: str, version
     allow(user, "edit_prompts")
     await prompts.promote(node, version, user.name)
     await record(app, user, "prompt_promoted", payload={"node": node, "version": version})
-
-
-async def context_with(prompts: PromptStore, base: Context, chosen: dict[str, int]) -> Context:
-    """``base`` with the chosen prompt versions' texts."""
-    texts = await prompts.texts(chosen)
-    ctx = base
-    for node, text in texts.items():
-        ctx = replace(ctx, **{f"{node}_prompt": text})  # type: ignore[arg-type]
-    return ctx
 
 
 async def replay_points(runner: Runner, thread_ids: list[str]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def test_sigkill_of_run_and_resume_then_continue(fresh_db: str) -> None:
     rng = random.Random(11)
     threads: list[str] = []
     kills = {"run": 0, "resume": 0}
+    lifetimes: dict[str, list[float]] = {"run": [2.0], "resume": [1.0]}
     waiting: list[tuple[str, dict[str, Any]]] = []
     for trial in range(KILL_TRIALS):
         kind = "resume" if trial % 2 and waiting else "run"
@@ -131,11 +133,16 @@ def test_sigkill_of_run_and_resume_then_continue(fresh_db: str) -> None:
             proc, conn = fork_call(
                 env, "resume", thread_id, item["id"], decision, reviewer="killed", **extra
             )
-        time.sleep(rng.uniform(0.05, 2.5))
+        # A moment within this kind of call's lifetime as measured on this machine, so the
+        # trials kill mid-way on a fast machine and a slow one alike.
+        began = time.monotonic()
+        proc.join(rng.uniform(0.05, 0.9 * statistics.median(lifetimes[kind])))
         killed = proc.is_alive()
         if killed:
             os.kill(proc.pid, signal.SIGKILL)
             kills[kind] += 1
+        else:
+            lifetimes[kind].append(time.monotonic() - began)
         proc.join(30)
         conn.close()
         # A thread whose process died is stalled once its lease runs out; then a continue.
@@ -214,16 +221,34 @@ def throwaway_postgres() -> Iterator[tuple[str, Any]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _wait_until_running(url: str, thread_id: str, proc: Any) -> None:
+    """Returns once the run has registered its thread and is inside its first model call,
+    so that what the test does to the database next happens mid-run."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.is_alive(), f"the run of {thread_id} ended before the fault"
+        with psycopg.connect(url, autocommit=True) as db:
+            row = db.execute(
+                "SELECT status FROM chimera_threads WHERE thread_id = %s", (thread_id,)
+            ).fetchone()
+        if row is not None and row[0] == "running":
+            time.sleep(0.3)
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the run of {thread_id} never started")
+
+
 def test_postgres_restart_is_ridden_out_and_a_lost_one_fails_fast(
     throwaway_postgres: tuple[str, Any],
 ) -> None:
     url, ctl = throwaway_postgres
-    env = {"CHIMERA_DATABASE_URL": url, "CHIMERA_OFFLINE_LATENCY": "0.3",
+    # Each model call takes a second, so a run spans several seconds after it has begun.
+    env = {"CHIMERA_DATABASE_URL": url, "CHIMERA_OFFLINE_LATENCY": "1.0",
            "CHIMERA_LEASE_SECONDS": LEASE}  # fmt: skip
     call({**env, "CHIMERA_OFFLINE_LATENCY": "0"}, "list_threads")  # set up the schema first
     # A one-second restart in the middle of a run: the run completes (or waits on reviews).
     proc, conn = fork_call(env, "run", GOAL, "ava", "restart-1")
-    time.sleep(1.5)
+    _wait_until_running(url, "restart-1", proc)
     ctl("stop")
     time.sleep(1.0)
     ctl("start")
@@ -234,7 +259,7 @@ def test_postgres_restart_is_ridden_out_and_a_lost_one_fails_fast(
         assert check_thread(db, "restart-1") == []
     # A database that stays away: the run fails within seconds with what to do.
     proc, conn = fork_call(env, "run", GOAL, "ava", "lost-1")
-    time.sleep(1.5)
+    _wait_until_running(url, "lost-1", proc)
     ctl("stop")
     began = time.monotonic()
     status, message = answer(proc, conn, timeout=60)

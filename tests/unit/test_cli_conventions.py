@@ -23,6 +23,8 @@ def _commands(group: Any, prefix: str = "") -> dict[str, Any]:
         path = f"{prefix} {name}".strip()
         if getattr(command, "commands", None):
             found |= _commands(command, path)
+            if getattr(command, "invoke_without_command", False):  # a group that runs alone
+                found[path] = command
         else:
             found[path] = command
     return found

@@ -143,10 +143,10 @@ def plan(prompt: str) -> dict[str, Any]:
             for angle in ANGLES[:count]
         ]
     if orders:
-        left_out = " ".join(orders)
+        quoted = " ".join(orders)
         for task in tasks:
-            task["brief"] += f" (Left out of the post, aimed at the system: {left_out!r}.)"
-    return {"tasks": tasks[:max_tasks]}
+            task["brief"] += f" (Left out of the post, aimed at the system: {quoted!r}.)"
+    return {"tasks": tasks[:max_tasks], "left_out": [t["topic"] for t in tasks[max_tasks:]]}
 
 
 def _hashtag(phrase: str) -> str:
