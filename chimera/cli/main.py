@@ -19,6 +19,7 @@ import typer
 
 from chimera.cli import render
 from chimera.cli.evals import eval_app
+from chimera.cli.judge import judge
 from chimera.cli.studio import studio
 from chimera.cli.support import (
     JsonOpt,
@@ -43,6 +44,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 app.add_typer(user_app, name="user")
 app.command()(studio)
+app.command()(judge)
 
 
 def _print_version(value: bool) -> None:
@@ -81,7 +83,9 @@ def run(
     ] = None,
     persona: Annotated[
         str | None,
-        typer.Option(help="Persona id (ava, kai) or path to a SOUL.md. [required unless --thread]"),
+        typer.Option(
+            help="Persona id (ava, kai, ren) or path to a SOUL.md. [required unless --thread]"
+        ),
     ] = None,
     thread: Annotated[
         str | None, typer.Option(help="Thread id; an unfinished thread continues.")

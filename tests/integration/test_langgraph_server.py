@@ -244,7 +244,7 @@ async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     ("given", "error", "message"),
     [
         ({"persona": "nobody", "goal": GOAL}, "PersonaError", "unknown persona 'nobody'"),
-        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "known personas: ava, kai"),
+        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "known personas: ava, kai, ren"),
         ({"persona": "ava", "goal": "  "}, "InputError", "the goal is empty"),
     ],
 )
