@@ -19,7 +19,8 @@ from langgraph.store.base import BaseStore
 from chimera.domain.gate import route_for
 from chimera.domain.memory import Recollection
 from chimera.domain.signals.detectors import run_detectors
-from chimera.domain.signals.language import DEFAULT_LANGUAGE
+from chimera.domain.signals.disclosure import label_place
+from chimera.domain.signals.language import language_of
 from chimera.domain.signals.persona_consistency import consistency_signal
 from chimera.domain.signals.policy import policy_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
@@ -36,9 +37,12 @@ from chimera.graphs.structured import structured_call
 
 
 def persona_language(persona: Persona) -> str:
-    """The persona's language (ISO 639-1, ``language:`` in SOUL.md), English by default."""
+    """The persona's language (ISO 639-1): ``language:`` in SOUL.md, else the language its
+    example posts are written in."""
     value = cast(Mapping[str, Any], persona).get("language")
-    return str(value) if value else DEFAULT_LANGUAGE
+    if value:
+        return str(value)
+    return language_of("\n".join(persona["examples"])) if persona["examples"] else "en"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ async def judge_draft(
         past_posts=memory.posts,
         violations=violations,
         weight=combiner.weight("policy"),
+        label_place=label_place(persona["examples"], ctx.disclosure_label),
     )
     detections = run_detectors(draft, language=persona_language(persona))
     signals = [

@@ -193,3 +193,20 @@ def test_content_score_rises_with_concrete_detail() -> None:
     assert specificity(GOOD[0]).details >= 3
     announced = content_signal("Let's talk thrifting. Here's my take on secondhand style. #AI")
     assert announced.signal["score"] < vague.signal["score"] + 0.1
+
+
+def test_the_labels_place_and_the_language_come_from_the_personas_posts() -> None:
+    from chimera.adapters.persona_files import load_persona
+    from chimera.domain.signals.disclosure import label_place
+    from chimera.domain.signals.language import language_of
+    from chimera.nodes.judge import persona_language
+
+    ren, ava = load_persona("ren"), load_persona("ava")
+    assert label_place(ren["examples"], "#AI") == "start"
+    assert label_place(ava["examples"], "#AI") == "end"
+    assert persona_language(ren) == "es" and persona_language(ava) == "en"
+    assert language_of("ok") == "en"  # too short to tell: the default
+    opening = "#AI · Diez minutos y la bici vuelve a susurrar. #mecánica"
+    assert disclosure_signal(opening, "#AI", "start").flags == []
+    assert disclosure_signal(opening, "#AI", "end").flags == [MISPLACED_FLAG]
+    assert disclosure_signal("Diez minutos y listo. #AI", "#AI", "start").flags == [MISPLACED_FLAG]

@@ -13,7 +13,9 @@ from collections import Counter
 from typing import Any
 
 from chimera.domain.signals.content import emptiness_findings, specificity
+from chimera.domain.signals.disclosure import label_place
 from chimera.domain.signals.injection import injection_markers
+from chimera.domain.signals.language import language_of
 from chimera.domain.text import content_words, endorsed_terms, rejected_terms, topic_overlap
 from chimera.graphs.prompts import read_items, read_tag
 
@@ -150,7 +152,7 @@ def plan(prompt: str) -> dict[str, Any]:
 
 
 def _hashtag(phrase: str) -> str:
-    return "#" + "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", phrase))[:30]
+    return "#" + "".join(w.capitalize() for w in re.findall(r"[^\W_]+", phrase))[:30]
 
 
 _KIND = re.compile(r'<task kind="(\w+)"')
@@ -163,7 +165,9 @@ REPLY_OPENERS = ("Good question!", "Honestly?", "Here's how I do it.")
 
 def _sentences(text: str) -> list[str]:
     body = re.sub(r"\s+", " ", _TAGS_AND_EMOJI.sub(" ", text)).strip()
-    return [s.strip() for s in _SENTENCE.split(body) if len(s.split()) >= 4]
+    # "#AI · Cadena seca..." leaves "· Cadena seca...": the separator is not the sentence's.
+    sentences = (re.sub(r"^[^\w$€£¿¡\"']+", "", s).strip() for s in _SENTENCE.split(body))
+    return [s for s in sentences if len(s.split()) >= 4]
 
 
 def material(prompt: str) -> list[list[str]]:
@@ -249,11 +253,21 @@ def pick_details(
     return best[1] if best else []
 
 
+def label_separator(examples: list[str], label: str) -> str:
+    """What the persona writes between an opening label and the text (``" · "``)."""
+    for example in examples:
+        match = re.match(re.escape(label) + r"(\W*?)(?=\w)", example.lstrip())
+        if match:
+            return match.group(1)
+    return " "
+
+
 def _compose(lead: str, details: list[str], ending: str, room: int | None) -> str:
     """Lead and as many details as fit in ``room`` characters, never cut mid-sentence."""
     chosen = list(details)
     while True:
-        body = " ".join([lead, *(d if d[-1] in ".!?" else d + "." for d in chosen)])
+        sentences = [d if d[-1] in ".!?" else d + "." for d in chosen]
+        body = " ".join([lead, *sentences] if lead else sentences)
         text = f"{body} {ending}".strip()
         if room is None or len(text) <= room or len(chosen) <= 1:
             return text
@@ -302,15 +316,21 @@ def draft(prompt: str) -> dict[str, Any]:
     lead = (_pick(LEADS, salt) if relevant or not details else OFF_TOPIC_LEAD).format(
         topic=topic, Topic=topic[:1].upper() + topic[1:]
     )
+    if language_of("\n".join(examples)) != "en":
+        lead = ""  # the leads are English; the persona's own sentences carry the post
     tags = [_hashtag(topic)]
     on_topic = topic_overlap(topics, topic)
     if on_topic and _hashtag(on_topic[0]) not in tags:
         tags.append(_hashtag(on_topic[0]))
     emoji = f"{emojis.most_common(1)[0][0]} " if emojis else ""
-    ending = emoji + " ".join([*tags, label]).strip()
+    first = label_place(examples, label) == "start"
+    ending = emoji + " ".join(tags if first else [*tags, label]).strip()
     on_x = "x" in [p.strip().lower() for p in platforms.split(",")]
     # Off the persona's topics it has one habit to bring over, not a post's worth.
-    text = _compose(lead, details if relevant else details[:1], ending, X_LIMIT if on_x else None)
+    room = (X_LIMIT - len(label) - 3 if first else X_LIMIT) if on_x else None
+    text = _compose(lead, details if relevant else details[:1], ending, room)
+    if first:
+        text = f"{label}{label_separator(examples, label)}{text}"
     if lowercase:
         text = text.lower().replace(label.lower(), label)
     return {"text": text, "notes": "offline draft: built from the persona's own material"}

@@ -38,6 +38,15 @@ def language_confidences(text: str) -> dict[str, float]:
     return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values}
 
 
+@lru_cache(maxsize=64)
+def language_of(text: str) -> str:
+    """The language of a text (ISO 639-1), or the default when it is too short to tell."""
+    prose = _NOT_PROSE.sub(" ", text)
+    if sum(ch.isalpha() for ch in prose) < MIN_LETTERS:
+        return DEFAULT_LANGUAGE
+    return next(iter(language_confidences(prose)))
+
+
 def language_signal(draft: str, expected: str = DEFAULT_LANGUAGE) -> Detection:
     """1 when the persona's language wins, else its share of confidence; flagged when
     another language wins clearly."""

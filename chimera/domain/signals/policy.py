@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from chimera.domain.memory import Memory
-from chimera.domain.signals.disclosure import disclosure_signal
+from chimera.domain.signals.disclosure import Place, disclosure_signal
 from chimera.domain.signals.injection import injection_markers
 from chimera.domain.signals.secrets import secret_flags
 from chimera.domain.types import Signal
@@ -60,6 +60,7 @@ def policy_signal(
     past_posts: Sequence[Memory] = (),
     violations: Sequence[Memory] = (),
     weight: float = 0.2,
+    label_place: Place = "end",
 ) -> tuple[Signal, list[str]]:
     """The policy signal and the flags it raises.
 
@@ -80,7 +81,7 @@ def policy_signal(
     found, why = secret_flags(draft)
     flags += found
     reasons += why
-    disclosure = disclosure_signal(draft, disclosure_label)
+    disclosure = disclosure_signal(draft, disclosure_label, label_place)
     if disclosure.flags:
         flags += disclosure.flags
         score -= 0.5 * (1 - disclosure.signal["score"])
