@@ -87,8 +87,8 @@ def validate_soul(text: str, persona_id: str) -> Persona:
 
 
 async def save_soul(app: App, user: User, persona_id: str, text: str, folder: Path) -> Path:
-    """Validates, then writes ``folder/<id>/SOUL.md`` (a folder of CHIMERA_PERSONAS_DIR:
-    the personas inside the installed package are read-only seeds)."""
+    """Validates, then writes ``folder/<id>/SOUL.md`` (``editable_personas_dir()``: the
+    personas inside the installed package are read-only seeds)."""
     allow(user, "edit_personas")
     validate_soul(text, persona_id)
     target = folder / persona_id / SOUL_FILE
