@@ -71,6 +71,26 @@ TOPICS = ["thrifting", "capsule wardrobes", "clothing repair", "upcycling", "lin
           "denim", "vintage fairs", "rental fashion", "mending", "wool"]  # fmt: skip
 
 
+PREFIXES: list[str] = []  # every swarm the run made, removed from Redis at the end
+
+
+def swarm_config(redis_url: str, name: str) -> SwarmConfig:
+    prefix = f"bench-{name}-{secrets.token_hex(3)}"
+    PREFIXES.append(prefix)
+    return SwarmConfig(url=redis_url, prefix=prefix)
+
+
+async def wipe(redis_url: str) -> None:
+    client = connect(SwarmConfig(url=redis_url))
+    try:
+        for prefix in PREFIXES:
+            keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
+            for start in range(0, len(keys), 500):
+                await client.delete(*keys[start : start + 500])
+    finally:
+        await client.aclose()
+
+
 def goal_of(n: int, tag: str = "") -> str:
     topics = [f"{tag}{TOPICS[i % len(TOPICS)]}" + (f" {i}" if i >= len(TOPICS) else "")
               for i in range(n)]  # fmt: skip
@@ -271,7 +291,7 @@ async def parallel(db: Database, db_url: str, redis_url: str, tasks: int = 20,
     base = replace(postgres_services(db), nli_scorer=None)
     instant, instant_span = await _median_run(db, base, InProcessExecutor(), tasks, repeats)
     here, here_span = await _median_run(db, base, SlowModelHere(model_s), tasks, repeats)
-    config = SwarmConfig(url=redis_url, prefix=f"bench-par-{secrets.token_hex(3)}")
+    config = swarm_config(redis_url, "par")
     with WorkerPool(workers, _worker_env(db_url, redis_url, config.prefix, model_s)):
         await _wait_workers(config, workers)
         executor = RedisExecutor(config)
@@ -342,14 +362,14 @@ async def swarm_figures(db_url: str, redis_url: str, jobs: int = 200, hops: int 
                         counts: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:  # fmt: skip
     throughput: dict[str, float] = {}
     for count in counts:
-        config = SwarmConfig(url=redis_url, prefix=f"bench-tp{count}-{secrets.token_hex(3)}")
+        config = swarm_config(redis_url, f"tp{count}")
         with WorkerPool(count, _worker_env(db_url, redis_url, config.prefix, 0.0)):
             await _wait_workers(config, count)
             await _drain(config, _jobs(count * 2, f"warm{count}"))
             throughput[str(count)] = round(
                 jobs / await _drain(config, _jobs(jobs, f"tp{count}")), 1
             )
-    config = SwarmConfig(url=redis_url, prefix=f"bench-hop-{secrets.token_hex(3)}")
+    config = swarm_config(redis_url, "hop")
     fork = mp.get_context("fork")
     procs = [fork.Process(target=_instant_worker, args=(redis_url, config.prefix, f"hop{n}"),
                           daemon=True) for n in range(4)]  # fmt: skip
@@ -429,6 +449,7 @@ async def measure(args: argparse.Namespace, db_url: str, redis_url: str) -> dict
             report["resume"] = await resume_latency(db)
     finally:
         await db.close()
+        await wipe(redis_url)
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
