@@ -207,10 +207,11 @@ async def run_gate_eval(
     split: str | None = None,
     combiner_from: BaseStore | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> EvalRun:
-    """Load and check every line, judge the drafts, and summarise: an EvalRun whose
-    metrics are the report (JSON keys as in ``summarize``) and whose results are the
-    per-draft verdicts."""
+) -> tuple[EvalRun, dict[str, Any]]:
+    """Load and check every line, judge the drafts, and summarise: the EvalRun to keep
+    (its metrics the headline numbers, which ``eval list`` and ``eval compare`` show; its
+    results the per-draft verdicts, categories included) and the full report (JSON keys
+    as in ``summarize``: per category, confusion, reliability bins)."""
     cases, personas = load_cases(data, split)
     results = await judge_cases(
         context, services, cases, personas, combiner_from=combiner_from, progress=progress
@@ -222,5 +223,6 @@ async def run_gate_eval(
         params={"data": str(data), "split": split or "all", "memory": "fresh, seeded as a run"},
     )
     run.results = results
-    run.metrics = summarize(results)
-    return run
+    report = summarize(results)
+    run.metrics = {k: v for k, v in report.items() if not isinstance(v, dict)}
+    return run, report

@@ -135,12 +135,12 @@ def gate_command(
             if not as_json and (done % 25 == 0 or done == total):
                 err.print(f"  {done}/{total} drafts judged", highlight=False)
 
-        run = await run_gate_eval(
+        run, metrics = await run_gate_eval(
             runner.context, runner.context.services, data, split=split,
             combiner_from=runner.store, progress=progress,
         )  # fmt: skip
         report = {
-            **run.metrics, "run_id": run.run_id, "data": str(data), "split": split or "all",
+            **metrics, "run_id": run.run_id, "data": str(data), "split": split or "all",
             "judge_model": runner.context.judge_model,
         }  # fmt: skip
         write_jsonl(run, Settings().home / "evals")
