@@ -82,6 +82,16 @@ def test_optional_fields_default_and_blank_lines_are_skipped(tmp_path: Path) -> 
     assert personas["kai"]["handle"] == "@kai.cooks.cheap"
 
 
+def test_a_persona_may_be_a_path_to_its_soul_md(tmp_path: Path) -> None:
+    from chimera.adapters.persona_files import load_persona
+
+    soul = tmp_path / "ren-copy" / "SOUL.md"
+    soul.parent.mkdir()
+    soul.write_text(Path(load_persona("ren")["source"]).read_text(encoding="utf-8"))
+    cases, personas = load_cases(_write(tmp_path, [json.dumps({**GOOD, "persona": str(soul)})]))
+    assert personas[str(soul)]["id"] == "ren" and cases[0].persona == str(soul)
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
