@@ -105,7 +105,7 @@ def run(
             return await runner.run(goal, persona, thread, on_progress=progress)
         ctx, chosen = await new_run_context(app)
         return await run_recorded(
-            app, Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
+            Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
             thread_id=thread or new_thread_id(), on_progress=progress, via="cli",
         )  # fmt: skip
 
