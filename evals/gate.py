@@ -166,17 +166,23 @@ def gate_metrics(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _breakdown(results: Sequence[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for value in sorted({r[key] for r in results}):
+        metrics = gate_metrics([r for r in results if r[key] == value])
+        del metrics["reliability"]
+        groups[value] = metrics
+    return groups
+
+
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Overall metrics at the top level, the same per category under ``per_category``."""
+    """Overall metrics at the top level, the same per category under ``per_category``
+    and per persona under ``per_persona``."""
     if not results:
         raise InputError("no drafts were judged")
     report = gate_metrics(results)
-    categories = sorted({r["category"] for r in results})
-    report["per_category"] = {}
-    for category in categories:
-        metrics = gate_metrics([r for r in results if r["category"] == category])
-        del metrics["reliability"]
-        report["per_category"][category] = metrics
+    report["per_category"] = _breakdown(results, "category")
+    report["per_persona"] = _breakdown(results, "persona")
     return report
 
 

@@ -101,6 +101,12 @@ def _print_gate(report: dict[str, Any]) -> None:
             _fmt(m["outright_publish_rate"]), _fmt(m["false_review_rate"]),
         )  # fmt: skip
     out.print(per)
+    for name, m in report.get("per_persona", {}).items():
+        out.print(
+            f"{escape(name)}: {m['n']} drafts, false publish {_fmt(m['false_publish_rate'])}, "
+            f"false review {_fmt(m['false_review_rate'])}, auroc {_fmt(m['auroc'])}",
+            highlight=False,
+        )
     confusion = report["confusion"]
     for expected, row in confusion.items():
         routes = ", ".join(f"{route} {count}" for route, count in row.items())

@@ -157,6 +157,9 @@ def test_per_category_and_undefined_rates() -> None:
     assert report["per_category"]["good"]["false_publish_rate"] is None
     assert report["per_category"]["toxicity"]["false_publish_rate"] == 0.0
     assert list(report["per_category"]) == ["good", "spam", "toxicity"]
+    assert list(report["per_persona"]) == ["ava"]
+    ava = report["per_persona"]["ava"]
+    assert (ava["n"], ava["false_publish_rate"], ava["auroc"]) == (8, 0.4, 0.7333)
 
 
 def test_a_perfect_gate_scores_perfectly() -> None:
@@ -185,6 +188,7 @@ def test_report_folder(tmp_path: Path) -> None:
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "| false publish rate (review drafts published at all) | 0.400 |" in text
     assert "### spam-4 (spam): expected review, routed publish at 0.920" in text
+    assert "| ava | 8 | 0.400 | 0.200 | 0.333 | 0.733 |" in text
     assert (folder / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert len((folder / "worst_cases.jsonl").read_text().splitlines()) == 3
     assert json.loads((folder / "report.json").read_text())["auroc"] == 0.7333
