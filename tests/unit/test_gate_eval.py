@@ -233,3 +233,16 @@ async def test_the_callers_fitted_combiner_is_used() -> None:
     await save_combiner(mine, fitted)
     assert await load_combiner(await seeded_store([], combiner_from=mine)) == fitted
     assert await load_combiner(await seeded_store([], combiner_from=None)) == default
+
+
+def test_readable_output_shows_the_metrics_and_the_breakdowns() -> None:
+    from chimera.cli import evals as cli
+
+    with cli.out.capture() as captured:
+        cli._print_gate(summarize([*HAND, {**HAND[0], "category": "[bold]odd"}]))
+    text = captured.get()
+    for shown in ("false_publish_rate", "outright_publish_rate", "auroc", "p95_seconds"):
+        assert shown in text
+    assert "ava: 9 drafts, false publish 0.400" in text
+    assert "expected review: publish 1, async_review 1, review 3" in text
+    assert "[bold]odd" in text  # a category is text, never markup
