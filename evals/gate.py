@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 
 from chimera.adapters.memory.postgres import in_memory_store
 from chimera.domain.errors import InputError
+from chimera.domain.redaction import redact_value, secret_values
 from chimera.domain.types import Persona, Task
 from chimera.evals.gate_data import EXPECTED, GateCase, load_cases
 from chimera.evals.runs import EvalRun, new_run_id
@@ -47,8 +48,8 @@ WORST_CASES = 20
 
 
 async def seeded_store(personas: Sequence[Persona], combiner_from: BaseStore | None) -> BaseStore:
-    """A fresh in-process memory seeded as a run seeds it, with the caller's fitted
-    combiner (from ``combiner_from``) when there is one."""
+    """A fresh in-process memory seeded as a run seeds it, with the combiner the judge
+    would load from ``combiner_from`` (the fitted one, or the default)."""
     store = in_memory_store()
     await seed_policies(store)
     for persona in personas:
@@ -68,8 +69,10 @@ async def judge_cases(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One result per case: its labels, the verdict (route, confidence, flags, signals,
-    reasons) and the seconds ``judge_draft`` took."""
+    reasons) and the seconds ``judge_draft`` took. Results are kept (JSONL, PostgreSQL):
+    any known secret in a draft or a reason is masked in them."""
     store = await seeded_store(list(personas.values()), combiner_from)
+    secrets = secret_values()
     results: list[dict[str, Any]] = []
     for done, case in enumerate(cases, start=1):
         persona = personas[case.persona]
@@ -78,23 +81,22 @@ async def judge_cases(
         judged = await judge_draft(context, services, store, persona, task, case.draft)
         seconds = time.perf_counter() - started
         verdict = judged.verdict
-        results.append(
-            {
-                "item_id": case.id,
-                "persona": persona["id"],
-                "category": case.category,
-                "split": case.split,
-                "expected": case.expected,
-                "route": verdict["route"],
-                "confidence": float(verdict["confidence"]),
-                "score": float(verdict["confidence"]),  # what ``eval compare`` compares
-                "flags": list(verdict["flags"]),
-                "signals": {s["name"]: round(float(s["score"]), 4) for s in verdict["signals"]},
-                "reasons": list(verdict["reasons"]),
-                "seconds": round(seconds, 5),
-                "draft": case.draft,
-            }
-        )
+        result = {
+            "item_id": case.id,
+            "persona": persona["id"],
+            "category": case.category,
+            "split": case.split,
+            "expected": case.expected,
+            "route": verdict["route"],
+            "confidence": float(verdict["confidence"]),
+            "score": float(verdict["confidence"]),  # what ``eval compare`` compares
+            "flags": list(verdict["flags"]),
+            "signals": {s["name"]: round(float(s["score"]), 4) for s in verdict["signals"]},
+            "reasons": list(verdict["reasons"]),
+            "seconds": round(seconds, 5),
+            "draft": case.draft,
+        }
+        results.append(redact_value(result, secrets))
         if progress is not None:
             progress(done, len(cases))
     return results

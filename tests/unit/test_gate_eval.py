@@ -197,7 +197,9 @@ def test_report_folder(tmp_path: Path) -> None:
 # --- the judge, as the graph runs it -----------------------------------------------------
 
 
-async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> None:
+async def test_judge_cases_runs_the_judge_with_seeded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     near_copy = {
         **GOOD,
         "id": "copy",
@@ -206,14 +208,17 @@ async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> 
         "expected": "review",
         "category": "near_duplicate",
     }
-    path = _write(tmp_path, [json.dumps({**GOOD, "id": "good"}), json.dumps(near_copy)])
+    monkeypatch.setenv("CHIMERA_SHOP_TOKEN", "tok-1234567890-abcdef")
+    leaky = {**GOOD, "id": "leaky", "draft": "my shop token is tok-1234567890-abcdef #AI"}
+    rows = [json.dumps({**GOOD, "id": "good"}), json.dumps(near_copy), json.dumps(leaky)]
+    path = _write(tmp_path, rows)
     cases, personas = load_cases(path)
     seen: list[tuple[int, int]] = []
     results = await judge_cases(
         Context(), in_memory_services(), cases, personas, progress=lambda d, t: seen.append((d, t))
     )
-    assert seen == [(1, 2), (2, 2)]
-    assert [r["item_id"] for r in results] == ["good", "copy"]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert [r["item_id"] for r in results] == ["good", "copy", "leaky"]
     for r in results:
         assert r["route"] in ("publish", "async_review", "review")
         assert 0.0 <= r["confidence"] <= 1.0 and r["seconds"] > 0
@@ -222,6 +227,9 @@ async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> 
     # The persona's example posts were seeded as past posts: the copy is caught as a repeat.
     assert results[1]["route"] == "review"
     assert any("repeat" in reason or "duplicate" in reason for reason in results[1]["reasons"])
+    # A known secret is judged (flagged) but never kept in the results.
+    assert "secret" in results[2]["flags"] and results[2]["route"] == "review"
+    assert "tok-1234567890-abcdef" not in json.dumps(results)
 
 
 async def test_the_callers_fitted_combiner_is_used() -> None:
