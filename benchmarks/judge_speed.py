@@ -154,7 +154,8 @@ async def open_checkpointer(kind: str, database_url: str | None) -> AsyncIterato
     if kind == "memory":
         yield InMemorySaver()
         return
-    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+    from chimera.adapters.embedded_postgres.uris import ensure_database
     from chimera.adapters.postgres.database import Database
     from chimera.settings import Settings
 

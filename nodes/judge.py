@@ -2,20 +2,25 @@
 
 Signals, each with its reasons: the model's rubric rating; persona consistency
 (topics, recalled facts and past posts, contradiction detection); policy checks
-(sensitive topics, injection, disclosure label, repeats, violation examples).
+(sensitive topics, injection, disclosure label, repeats, violation examples); the
+detectors (content, hidden text, toxicity, personal data, spam, links, language).
 A combiner, calibrated on reviewers' decisions once fitted, makes them one confidence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from chimera.domain.gate import route_for
 from chimera.domain.memory import Recollection
+from chimera.domain.signals.detectors import run_detectors
+from chimera.domain.signals.disclosure import label_place
+from chimera.domain.signals.language import language_of
 from chimera.domain.signals.persona_consistency import consistency_signal
 from chimera.domain.signals.policy import policy_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
@@ -29,6 +34,15 @@ from chimera.graphs.schemas import Rating
 from chimera.graphs.services import Services
 from chimera.graphs.state import TaskState
 from chimera.graphs.structured import structured_call
+
+
+def persona_language(persona: Persona) -> str:
+    """The persona's language (ISO 639-1): ``language:`` in SOUL.md, else the language its
+    example posts are written in."""
+    value = cast(Mapping[str, Any], persona).get("language")
+    if value:
+        return str(value)
+    return language_of("\n".join(persona["examples"])) if persona["examples"] else "en"
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,16 @@ async def judge_draft(
         past_posts=memory.posts,
         violations=violations,
         weight=combiner.weight("policy"),
+        label_place=label_place(persona["examples"], ctx.disclosure_label),
     )
-    signals = [rubric, consistency, policy]
+    detections = run_detectors(draft, language=persona_language(persona))
+    signals = [
+        rubric,
+        consistency,
+        policy,
+        *(Signal(**{**d.signal, "weight": combiner.weight(d.signal["name"])}) for d in detections),
+    ]
+    flags = list(dict.fromkeys([*flags, *(f for d in detections for f in d.flags)]))
     confidence = combiner.combine(signals)
     review_t, publish_t = ctx.thresholds_for(persona.get("thresholds") or {})
     route = route_for(confidence, flags, review_t, publish_t)

@@ -42,6 +42,7 @@ from chimera.domain.errors import ConfigError, DatabaseUnavailable, InputError, 
 from chimera.domain.hygiene import check_thread_id, clean
 from chimera.domain.redaction import redact_value
 from chimera.domain.signals.secrets import SECRET_FLAG, secret_findings
+from chimera.domain.swarm import CRITICAL_FAILURE
 from chimera.domain.types import Decision
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona
@@ -291,6 +292,7 @@ class Runner:
         )
         if standing is None:
             _check_no_secret(answer, target.value.get("flags") or [])
+            _check_has_draft(answer, target.value.get("flags") or [])
             standing, won = await self.decisions.record(
                 thread_id, interrupt_id, task_id, attempt, answer
             )
@@ -564,6 +566,15 @@ def _database_lost(thread_id: str | None) -> Iterator[None]:
         yield
     except psycopg.OperationalError as exc:
         raise _lost(thread_id, exc) from None
+
+
+def _check_has_draft(answer: Decision, flags: list[str]) -> None:
+    """A task the swarm could not draft has nothing to approve."""
+    if answer["decision"] == "approve" and CRITICAL_FAILURE in flags:
+        raise InputError(
+            "this task could not be drafted, so there is nothing to approve: retry it "
+            "(--decision retry), write it (--decision edit --text ...), or reject it"
+        )
 
 
 def _check_no_secret(answer: Decision, flags: list[str]) -> None:

@@ -32,6 +32,7 @@ from chimera.cli.support import (
     with_app,
     with_runner,
 )
+from chimera.cli.swarm import swarm_app, worker
 from chimera.cli.users import user_app
 
 app = typer.Typer(
@@ -45,6 +46,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(user_app, name="user")
 app.command()(studio)
 app.command()(judge)
+app.add_typer(swarm_app, name="swarm")
+app.command()(worker)
 
 
 def _print_version(value: bool) -> None:

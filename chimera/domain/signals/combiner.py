@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from chimera.domain.types import Signal
 
-DEFAULT_WEIGHTS: dict[str, float] = {"rubric": 0.5, "persona_consistency": 0.3, "policy": 0.2}
+# The detectors' other signals act through their flags until a fitted combiner weighs them;
+# content is the one quality signal among them, so it counts from the start.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "rubric": 0.5,
+    "persona_consistency": 0.3,
+    "policy": 0.2,
+    "content": 0.2,
+}
 
 
 @dataclass(frozen=True)
