@@ -37,3 +37,12 @@ async def test_goal_overhead_compares_the_two_graphs() -> None:
     )
     with pytest.raises(ValueError, match="--tasks"):
         await judge_speed.goal_overhead(tasks=0)
+
+
+@pytest.mark.parametrize("database_url", ["external"], indirect=True)
+async def test_goal_overhead_on_a_postgres_checkpointer(database_url: str) -> None:
+    report = await judge_speed.goal_overhead(
+        tasks=1, runs=1, checkpointer="postgres", database_url=database_url
+    )
+    assert report["checkpointer"] == "postgres" and report["bare_published"] == 1
+    assert report["ratio_chimera_to_bare"] > 0
