@@ -31,7 +31,7 @@ from chimera.nodes.planner import make_plan
 from chimera.nodes.worker import write_draft
 from chimera.studio.logic.actions import allow, record
 
-REPLAYABLE = ("planner", "worker", "judge")
+REPLAYABLE = ("worker", "judge", "planner")
 # The worst route of a replayed plan's drafts stands for the plan.
 _SEVERITY = {"publish": 0, "async_review": 1, "review": 2}
 MAX_POINTS = 20
