@@ -121,7 +121,7 @@ def fit_combiner(
     return combiner, report
 
 
-async def fit(data: Path, out: Path) -> dict[str, Any]:
+async def fit(data: Path, out: Path, cache: Path | None = None) -> dict[str, Any]:
     if out != fitted.SHIPPED_FILE or os.environ.get(fitted.FIT_ENV):
         os.environ[fitted.FIT_ENV] = str(out)  # the judge must read the fit being written
     cases, personas = load_cases(data, "fit")
@@ -136,9 +136,18 @@ async def fit(data: Path, out: Path) -> dict[str, Any]:
         chat_model=load_chat_model,
         nli_scorer=get_scorer(),
     )
-    results = await judge_cases(Context(services=services), services, cases, personas)
+    if cache is not None and cache.is_file():
+        results = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+    else:
+        results = await judge_cases(Context(services=services), services, cases, personas)
+        if cache is not None:
+            cache.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
+    # The head's own fit drafts would read as cleanly sorted: its score and its flag are
+    # taken out of fold instead.
     for result, p in zip(results, oof, strict=True):
         result["signals"]["sensitive"] = round(1 - float(p), 4)
+        others = [f for f in result["flags"] if not f.startswith("sensitive:")]
+        result["signals"]["flags"] = 0.0 if others or p >= head.threshold else 1.0
     combiner, combiner_report = fit_combiner(results, cases)
     payload = {
         "format": "chimera-gate-fit/1",
@@ -157,8 +166,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=fitted.SHIPPED_FILE)
+    parser.add_argument(
+        "--cache", type=Path, help="Keep the judged fit drafts here, and reuse them if present."
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(fit(args.data, args.out)), indent=1))
+    print(json.dumps(asyncio.run(fit(args.data, args.out, args.cache)), indent=1))
 
 
 if __name__ == "__main__":
