@@ -46,3 +46,29 @@ class Settings(BaseSettings):
     embedded_database: str = Field(
         default="chimera", description="Database name inside the embedded PostgreSQL."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for swarm mode: each task's draft is written by `chimera worker` "
+        "processes reading its task stream. Unset: drafts are written in the graph process.",
+    )
+    redis_prefix: str = Field(
+        default="chimera", description="Prefix of every Redis key the swarm uses."
+    )
+    swarm_visibility_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds without a worker's heartbeat before its task goes to another.",
+    )
+    swarm_max_deliveries: int = Field(
+        default=3,
+        ge=1,
+        description="Deliveries of a task before it is dead-lettered (a critical failure).",
+    )
+    swarm_max_queue: int = Field(
+        default=10_000, ge=1, description="Most tasks the task stream holds (backpressure)."
+    )
+    swarm_enqueue_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds an enqueue waits for room in a full task stream before failing.",
+    )

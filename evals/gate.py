@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 
 from chimera.adapters.memory.postgres import in_memory_store
 from chimera.domain.errors import InputError
+from chimera.domain.redaction import redact_value, secret_values
 from chimera.domain.types import Persona, Task
 from chimera.evals.gate_data import EXPECTED, GateCase, load_cases
 from chimera.evals.runs import EvalRun, new_run_id
@@ -47,8 +48,8 @@ WORST_CASES = 20
 
 
 async def seeded_store(personas: Sequence[Persona], combiner_from: BaseStore | None) -> BaseStore:
-    """A fresh in-process memory seeded as a run seeds it, with the caller's fitted
-    combiner (from ``combiner_from``) when there is one."""
+    """A fresh in-process memory seeded as a run seeds it, with the combiner the judge
+    would load from ``combiner_from`` (the fitted one, or the default)."""
     store = in_memory_store()
     await seed_policies(store)
     for persona in personas:
@@ -68,8 +69,10 @@ async def judge_cases(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One result per case: its labels, the verdict (route, confidence, flags, signals,
-    reasons) and the seconds ``judge_draft`` took."""
+    reasons) and the seconds ``judge_draft`` took. Results are kept (JSONL, PostgreSQL):
+    any known secret in a draft or a reason is masked in them."""
     store = await seeded_store(list(personas.values()), combiner_from)
+    secrets = secret_values()
     results: list[dict[str, Any]] = []
     for done, case in enumerate(cases, start=1):
         persona = personas[case.persona]
@@ -78,23 +81,22 @@ async def judge_cases(
         judged = await judge_draft(context, services, store, persona, task, case.draft)
         seconds = time.perf_counter() - started
         verdict = judged.verdict
-        results.append(
-            {
-                "item_id": case.id,
-                "persona": persona["id"],
-                "category": case.category,
-                "split": case.split,
-                "expected": case.expected,
-                "route": verdict["route"],
-                "confidence": float(verdict["confidence"]),
-                "score": float(verdict["confidence"]),  # what ``eval compare`` compares
-                "flags": list(verdict["flags"]),
-                "signals": {s["name"]: round(float(s["score"]), 4) for s in verdict["signals"]},
-                "reasons": list(verdict["reasons"]),
-                "seconds": round(seconds, 5),
-                "draft": case.draft,
-            }
-        )
+        result = {
+            "item_id": case.id,
+            "persona": persona["id"],
+            "category": case.category,
+            "split": case.split,
+            "expected": case.expected,
+            "route": verdict["route"],
+            "confidence": float(verdict["confidence"]),
+            "score": float(verdict["confidence"]),  # what ``eval compare`` compares
+            "flags": list(verdict["flags"]),
+            "signals": {s["name"]: round(float(s["score"]), 4) for s in verdict["signals"]},
+            "reasons": list(verdict["reasons"]),
+            "seconds": round(seconds, 5),
+            "draft": case.draft,
+        }
+        results.append(redact_value(result, secrets))
         if progress is not None:
             progress(done, len(cases))
     return results
@@ -166,17 +168,23 @@ def gate_metrics(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _breakdown(results: Sequence[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for value in sorted({r[key] for r in results}):
+        metrics = gate_metrics([r for r in results if r[key] == value])
+        del metrics["reliability"]
+        groups[value] = metrics
+    return groups
+
+
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Overall metrics at the top level, the same per category under ``per_category``."""
+    """Overall metrics at the top level, the same per category under ``per_category``
+    and per persona under ``per_persona``."""
     if not results:
         raise InputError("no drafts were judged")
     report = gate_metrics(results)
-    categories = sorted({r["category"] for r in results})
-    report["per_category"] = {}
-    for category in categories:
-        metrics = gate_metrics([r for r in results if r["category"] == category])
-        del metrics["reliability"]
-        report["per_category"][category] = metrics
+    report["per_category"] = _breakdown(results, "category")
+    report["per_persona"] = _breakdown(results, "persona")
     return report
 
 
@@ -207,10 +215,11 @@ async def run_gate_eval(
     split: str | None = None,
     combiner_from: BaseStore | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> EvalRun:
-    """Load and check every line, judge the drafts, and summarise: an EvalRun whose
-    metrics are the report (JSON keys as in ``summarize``) and whose results are the
-    per-draft verdicts."""
+) -> tuple[EvalRun, dict[str, Any]]:
+    """Load and check every line, judge the drafts, and summarise: the EvalRun to keep
+    (its metrics the headline numbers, which ``eval list`` and ``eval compare`` show; its
+    results the per-draft verdicts, categories included) and the full report (JSON keys
+    as in ``summarize``: per category, confusion, reliability bins)."""
     cases, personas = load_cases(data, split)
     results = await judge_cases(
         context, services, cases, personas, combiner_from=combiner_from, progress=progress
@@ -222,5 +231,6 @@ async def run_gate_eval(
         params={"data": str(data), "split": split or "all", "memory": "fresh, seeded as a run"},
     )
     run.results = results
-    run.metrics = summarize(results)
-    return run
+    report = summarize(results)
+    run.metrics = {k: v for k, v in report.items() if not isinstance(v, dict)}
+    return run, report

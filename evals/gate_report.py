@@ -67,6 +67,17 @@ def report_markdown(report: dict[str, Any], worst: list[dict[str, Any]]) -> str:
             for name, m in report["per_category"].items()
         ),
         "",
+        "## Per persona",
+        "",
+        "| persona | n | false publish | outright publish | false review | AUROC | p50 s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {m['n']} | {_fmt(m['false_publish_rate'])} | "
+            f"{_fmt(m['outright_publish_rate'])} | {_fmt(m['false_review_rate'])} | "
+            f"{_fmt(m['auroc'])} | {_fmt(m['p50_seconds'])} |"
+            for name, m in report.get("per_persona", {}).items()
+        ),
+        "",
         "![reliability diagram](reliability.png)",
         "",
         f"## Worst cases ({len(worst)})",

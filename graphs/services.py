@@ -8,8 +8,8 @@ replaces one piece without touching nodes. Adapters implement these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -17,6 +17,7 @@ from pydantic_core import core_schema
 
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
 from chimera.domain.signals.persona_consistency import PairScorer
+from chimera.domain.swarm import DraftJob, DraftOutcome
 from chimera.domain.types import Persona
 
 
@@ -39,6 +40,27 @@ class PersonaSource(Protocol):
 
 
 ChatModelLoader = Callable[[str, float], BaseChatModel]
+DraftFn = Callable[[DraftJob], Awaitable[DraftOutcome]]
+
+
+class TaskExecutor(Protocol):
+    """Where a task's draft is written: in this process, or by the swarm's workers."""
+
+    async def run(self, job: DraftJob, local: DraftFn) -> DraftOutcome:
+        """The outcome of ``job``. ``local`` writes it here, with this run's models and
+        memory; a remote executor hands the job to workers that run the same function.
+        Asked again for the same job id, an executor returns the same outcome."""
+        ...
+
+
+class InProcessExecutor:
+    """The default: each task subgraph writes its own draft in the graph process."""
+
+    async def run(self, job: DraftJob, local: DraftFn) -> DraftOutcome:
+        return await local(job)
+
+    async def close(self) -> None:
+        return None
 
 
 @dataclass
@@ -51,6 +73,8 @@ class Services:
     nli_scorer: PairScorer | None = None
     # Resolves a run's persona given by id or path (LangGraph's server takes either).
     personas: PersonaSource | None = None
+    # Runs the worker step: in-process by default; the Redis swarm with CHIMERA_REDIS_URL.
+    executor: TaskExecutor = field(default_factory=InProcessExecutor)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:

@@ -76,6 +76,8 @@ class TaskState(TaskInput, TaskOutput):
     attempt: int
     feedback: str
     draft: str
+    # Why the task could not be drafted (the swarm gave up on it); empty when it was.
+    failure: str
     verdict: Verdict
     review: ReviewMode
     reviewer: str

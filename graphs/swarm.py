@@ -31,6 +31,11 @@ def route_after_judge(state: TaskState) -> Literal["publish", "review"]:
     return "review" if state["verdict"]["route"] == "review" else "publish"
 
 
+def route_after_worker(state: TaskState) -> Literal["judge", "review"]:
+    """A task the swarm could not draft (a critical failure) goes straight to a reviewer."""
+    return "review" if state.get("failure") else "judge"
+
+
 def fan_out(state: State) -> list[Send]:
     """One task subgraph per planned task, run in parallel."""
     return [
@@ -48,7 +53,7 @@ task_builder.add_node("review", review)
 task_builder.add_node("publish", publish)
 task_builder.add_node("discard", discard)
 task_builder.add_edge(START, "worker")
-task_builder.add_edge("worker", "judge")
+task_builder.add_conditional_edges("worker", route_after_worker, ["judge", "review"])
 task_builder.add_conditional_edges("judge", route_after_judge, ["publish", "review"])
 task_builder.add_edge("publish", END)
 task_builder.add_edge("discard", END)

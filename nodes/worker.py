@@ -1,4 +1,6 @@
-"""Worker: writes one task's draft in the persona's voice."""
+"""Worker: writes one task's draft in the persona's voice, through the run's executor
+(in this process, or on the swarm's workers); a task the swarm could not draft comes
+back as a critical failure, which goes to a reviewer."""
 
 from __future__ import annotations
 
@@ -8,11 +10,18 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from chimera.domain.memory import Recollection
+from chimera.domain.swarm import (
+    DraftJob,
+    DraftOutcome,
+    critical_failure_verdict,
+    drafted,
+    job_id_for,
+)
 from chimera.domain.types import Persona, Task
 from chimera.graphs.context import Context
 from chimera.graphs.memory.recall import count_posts_on, recall
 from chimera.graphs.prompts import worker_messages
-from chimera.graphs.runtime import audit, services_of
+from chimera.graphs.runtime import audit, services_of, thread_id_of
 from chimera.graphs.schemas import Draft
 from chimera.graphs.services import Services
 from chimera.graphs.state import TaskState
@@ -39,14 +48,68 @@ async def write_draft(
     return draft, memory
 
 
+def job_for(
+    ctx: Context, thread_id: str, persona: Persona, task: Task, attempt: int, feedback: str
+) -> DraftJob:
+    """One attempt at one task as a job an executor can hand to any worker."""
+    return DraftJob(
+        job_id=job_id_for(thread_id, task["id"], attempt),
+        thread_id=thread_id,
+        persona=persona,
+        task=task,
+        attempt=attempt,
+        feedback=feedback,
+        worker_model=ctx.worker_model,
+        worker_prompt=ctx.worker_prompt,
+        disclosure_label=ctx.disclosure_label,
+        model_timeout_s=ctx.model_timeout_s,
+    )
+
+
+def context_of_job(job: DraftJob, services: Services) -> Context:
+    """The run's worker settings, as the job carries them (a worker's own environment
+    does not retune a run it serves)."""
+    ctx = Context(services=services)
+    ctx.worker_model = job["worker_model"]
+    ctx.worker_prompt = job["worker_prompt"]
+    ctx.disclosure_label = job["disclosure_label"]
+    ctx.model_timeout_s = job["model_timeout_s"]
+    return ctx
+
+
+async def run_job(
+    ctx: Context, services: Services, store: BaseStore | None, job: DraftJob, worker: str
+) -> DraftOutcome:
+    """What any worker does with a job, in the graph process or in ``chimera worker``."""
+    draft, memory = await write_draft(
+        ctx, services, store, job["persona"], job["task"], job["feedback"]
+    )
+    return drafted(job["job_id"], draft.text, draft.notes, memory.keys, worker)
+
+
 async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
+    services = await services_of(runtime)
     task = state["task"]
     attempt = state.get("attempt") or 1
     feedback = state.get("feedback", "")
-    draft, memory = await write_draft(
-        ctx, await services_of(runtime), runtime.store, state["persona"], task, feedback
-    )
+    job = job_for(ctx, thread_id_of(runtime), state["persona"], task, attempt, feedback)
+
+    async def here(job: DraftJob) -> DraftOutcome:
+        return await run_job(ctx, services, runtime.store, job, "in-process")
+
+    outcome = await services.executor.run(job, here)
+    if outcome["status"] == "failed":
+        await audit(
+            runtime,
+            "task_failed",
+            actor=f"worker:{outcome['worker']}",
+            task_id=task["id"],
+            payload={"attempt": attempt, "error": outcome["error"], "job_id": job["job_id"]},
+            dedupe=f"{task['id']}:{attempt}:task_failed",
+        )
+        verdict = critical_failure_verdict(outcome["error"])
+        return {"draft": "", "attempt": attempt, "failure": outcome["error"], "verdict": verdict}
     await audit(
         runtime,
         "drafted",
@@ -54,11 +117,12 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         task_id=task["id"],
         payload={
             "attempt": attempt,
-            "text": draft.text,
-            "notes": draft.notes,
+            "text": outcome["text"],
+            "notes": outcome["notes"],
             "feedback": feedback,
-            "recalled": memory.keys,
+            "recalled": outcome["recalled"],
+            "drafted_by": outcome["worker"],
         },
         dedupe=f"{task['id']}:{attempt}:drafted",
     )
-    return {"draft": draft.text, "attempt": attempt}
+    return {"draft": outcome["text"], "attempt": attempt, "failure": ""}

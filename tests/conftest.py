@@ -21,7 +21,8 @@ import pytest_asyncio
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import has_pgvector, open_postgres_store
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
 from chimera.settings import Settings

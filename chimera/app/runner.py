@@ -42,6 +42,7 @@ from chimera.domain.errors import ConfigError, DatabaseUnavailable, InputError, 
 from chimera.domain.hygiene import check_thread_id, clean
 from chimera.domain.redaction import redact_value
 from chimera.domain.signals.secrets import SECRET_FLAG, secret_findings
+from chimera.domain.swarm import CRITICAL_FAILURE
 from chimera.domain.types import Decision
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona
@@ -133,11 +134,15 @@ class Runner:
         persona: str | None,
         thread_id: str | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        started: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
-        thread stalled because its process died: its lease is taken over)."""
+        thread stalled because its process died: its lease is taken over). ``started`` is
+        (actor, payload) of the ``run_started`` event a new thread records as it is made
+        (``chimera.app.run_settings``)."""
         with _database_lost(thread_id):
-            return await self._run(goal, persona, thread_id, on_progress)
+            return await self._run(goal, persona, thread_id, on_progress, started)
 
     async def resume(
         self,
@@ -177,9 +182,9 @@ class Runner:
         persona: str | None,
         thread_id: str | None = None,
         on_progress: ProgressCallback | None = None,
+        started: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
-        thread stalled because its process died: its lease is taken over)."""
+        """``run``'s work, inside its database-loss handling (see ``run``)."""
         if thread_id is not None:
             check_thread_id(thread_id)
         existing = await self.threads.get(thread_id) if thread_id else None
@@ -204,6 +209,12 @@ class Runner:
                 owner=self.owner,
                 lease_seconds=self.lease_seconds,
             )
+            if started is not None:
+                actor, payload = started
+                await self._services.audit.record(
+                    AuditEvent(thread_id=thread_id, event="run_started", actor=actor,
+                               payload=payload)
+                )  # fmt: skip
             async with self._lease(thread_id):
                 return await self._settle(thread_id, {"persona": loaded, "goal": goal}, on_progress)
         assert thread_id is not None
@@ -281,6 +292,7 @@ class Runner:
         )
         if standing is None:
             _check_no_secret(answer, target.value.get("flags") or [])
+            _check_has_draft(answer, target.value.get("flags") or [])
             standing, won = await self.decisions.record(
                 thread_id, interrupt_id, task_id, attempt, answer
             )
@@ -554,6 +566,15 @@ def _database_lost(thread_id: str | None) -> Iterator[None]:
         yield
     except psycopg.OperationalError as exc:
         raise _lost(thread_id, exc) from None
+
+
+def _check_has_draft(answer: Decision, flags: list[str]) -> None:
+    """A task the swarm could not draft has nothing to approve."""
+    if answer["decision"] == "approve" and CRITICAL_FAILURE in flags:
+        raise InputError(
+            "this task could not be drafted, so there is nothing to approve: retry it "
+            "(--decision retry), write it (--decision edit --text ...), or reject it"
+        )
 
 
 def _check_no_secret(answer: Decision, flags: list[str]) -> None:

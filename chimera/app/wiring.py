@@ -4,6 +4,8 @@ server path, the evals and the tests get their database, memory and services fro
 - ``in_memory_services()``: an in-process publisher and audit trail (unit tests, evals).
 - ``postgres_services(db)``: the sandbox publisher (outbox) and audit trail in PostgreSQL.
 - ``replay_services(services)``: the same, except that nothing can be published.
+- ``open_executor(settings)``: who writes drafts: the Redis swarm (CHIMERA_REDIS_URL) or
+  this process.
 - ``open_memory(settings, db)``: the long-term memory store named by CHIMERA_MEMORY_URL.
 - ``open_app(settings)``: all of it, closed in order on exit.
 """
@@ -13,11 +15,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher, RefusingPublisher
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.models.factory import load_chat_model
@@ -29,8 +33,11 @@ from chimera.adapters.postgres.outbox import SandboxPublisher
 from chimera.adapters.postgres.types import Pool
 from chimera.domain.errors import ConfigError
 from chimera.graphs.memory.seed import seed_policies
-from chimera.graphs.services import Services
+from chimera.graphs.services import InProcessExecutor, Services, TaskExecutor
 from chimera.settings import Settings
+
+if TYPE_CHECKING:
+    from chimera.adapters.redis_streams.executor import RedisExecutor
 
 
 def in_memory_services() -> Services:
@@ -44,15 +51,29 @@ def in_memory_services() -> Services:
     )
 
 
-def postgres_services(db: Database) -> Services:
-    """Collaborators on Chimera's PostgreSQL: the outbox publisher and the audit trail."""
+def postgres_services(db: Database, executor: TaskExecutor | None = None) -> Services:
+    """Collaborators on Chimera's PostgreSQL: the outbox publisher and the audit trail;
+    drafts are written by ``executor`` (default: in this process)."""
     return Services(
         publisher=SandboxPublisher(db.pool),
         audit=PostgresAuditLog(db.pool),
         chat_model=load_chat_model,
         nli_scorer=get_scorer(),
         personas=PersonaFiles(),
+        executor=executor or InProcessExecutor(),
     )
+
+
+def open_executor(settings: Settings) -> InProcessExecutor | RedisExecutor:
+    """Who writes the drafts: the swarm's workers on CHIMERA_REDIS_URL, else this process.
+    (A Redis client connects on first use, so reading threads never needs Redis.)"""
+    if settings.redis_url:
+        # Imported here: redis takes a second to import, which other commands never pay.
+        from chimera.adapters.redis_streams.config import SwarmConfig
+        from chimera.adapters.redis_streams.executor import RedisExecutor
+
+        return RedisExecutor(SwarmConfig.from_settings(settings))
+    return InProcessExecutor()
 
 
 def replay_services(services: Services) -> Services:
@@ -128,9 +149,11 @@ async def open_app(settings: Settings | None = None, *, memory: bool = True) -> 
     db = await Database.open(settings)
     try:
         mem = await open_memory(settings, db) if memory else None
+        executor = open_executor(settings)
         try:
-            yield App(settings, db, mem, postgres_services(db))
+            yield App(settings, db, mem, postgres_services(db, executor))
         finally:
+            await executor.close()
             if mem is not None:
                 await mem.close()
     finally:

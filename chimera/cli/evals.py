@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
@@ -96,10 +97,16 @@ def _print_gate(report: dict[str, Any]) -> None:
         per.add_column(column, justify="left" if column == "category" else "right")
     for name, m in report["per_category"].items():
         per.add_row(
-            name, str(m["n"]), _fmt(m["false_publish_rate"]), _fmt(m["outright_publish_rate"]),
-            _fmt(m["false_review_rate"]),
+            escape(name), str(m["n"]), _fmt(m["false_publish_rate"]),
+            _fmt(m["outright_publish_rate"]), _fmt(m["false_review_rate"]),
         )  # fmt: skip
     out.print(per)
+    for name, m in report.get("per_persona", {}).items():
+        out.print(
+            f"{escape(name)}: {m['n']} drafts, false publish {_fmt(m['false_publish_rate'])}, "
+            f"false review {_fmt(m['false_review_rate'])}, auroc {_fmt(m['auroc'])}",
+            highlight=False,
+        )
     confusion = report["confusion"]
     for expected, row in confusion.items():
         routes = ", ".join(f"{route} {count}" for route, count in row.items())
@@ -134,12 +141,12 @@ def gate_command(
             if not as_json and (done % 25 == 0 or done == total):
                 err.print(f"  {done}/{total} drafts judged", highlight=False)
 
-        run = await run_gate_eval(
+        run, metrics = await run_gate_eval(
             runner.context, runner.context.services, data, split=split,
             combiner_from=runner.store, progress=progress,
         )  # fmt: skip
         report = {
-            **run.metrics, "run_id": run.run_id, "data": str(data), "split": split or "all",
+            **metrics, "run_id": run.run_id, "data": str(data), "split": split or "all",
             "judge_model": runner.context.judge_model,
         }  # fmt: skip
         write_jsonl(run, Settings().home / "evals")

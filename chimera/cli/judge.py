@@ -12,6 +12,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chimera.cli.support import JsonOpt, emit_json, execute, fail, out, with_runner
@@ -29,8 +30,8 @@ def _draft_text(text: str) -> str:
 def _print_verdict(result: dict[str, Any]) -> None:
     verdict = result
     out.print(
-        f"[bold]{result['persona']}[/]  topic {result['topic']!r}  judge model "
-        f"{result['judge_model']}",
+        f"[bold]{escape(result['persona'])}[/]  topic {escape(repr(result['topic']))}  "
+        f"judge model {escape(result['judge_model'])}",
         highlight=False,
     )
     table = Table(show_lines=True)
@@ -42,10 +43,10 @@ def _print_verdict(result: dict[str, Any]) -> None:
             signal["name"],
             f"{signal['score']:.3f}",
             f"{signal['weight']:.3f}",
-            "\n".join(signal["reasons"]) or "-",
+            escape("\n".join(signal["reasons"])) or "-",
         )
     out.print(table)
-    flags = ", ".join(verdict["flags"]) or "none"
+    flags = escape(", ".join(verdict["flags"])) or "none"
     review, publish = result["thresholds"]["review"], result["thresholds"]["publish"]
     out.print(f"flags: {flags}", highlight=False)
     out.print(

@@ -32,6 +32,7 @@ from chimera.cli.support import (
     with_app,
     with_runner,
 )
+from chimera.cli.swarm import swarm_app, worker
 from chimera.cli.users import user_app
 
 app = typer.Typer(
@@ -45,6 +46,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(user_app, name="user")
 app.command()(studio)
 app.command()(judge)
+app.add_typer(swarm_app, name="swarm")
+app.command()(worker)
 
 
 def _print_version(value: bool) -> None:
@@ -105,7 +108,7 @@ def run(
             return await runner.run(goal, persona, thread, on_progress=progress)
         ctx, chosen = await new_run_context(app)
         return await run_recorded(
-            app, Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
+            Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
             thread_id=thread or new_thread_id(), on_progress=progress, via="cli",
         )  # fmt: skip
 

@@ -34,7 +34,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 
 pytestmark = pytest.mark.integration
 

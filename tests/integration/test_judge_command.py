@@ -35,15 +35,15 @@ def test_json_shows_every_signal_flags_confidence_and_route(
     database_url: str, tmp_path: Path
 ) -> None:
     done = _judge(
-        "--persona", "kai", "--text", LEAKY, "--topic", "budget meals", "--json",
+        "--persona", "kai", "--text", LEAKY, "--json",
         database_url=database_url, home=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["persona"], result["topic"], result["judge_model"]) == (
-        "kai", "budget meals", "offline",
+        "kai", "plant-based cooking", "offline",
     )  # fmt: skip
-    assert result["brief"] == "A post on budget meals."
+    assert result["brief"] == "A post on plant-based cooking."  # kai's first topic
     names = [s["name"] for s in result["signals"]]
     assert {"rubric", "persona_consistency", "policy"} <= set(names)
     for signal in result["signals"]:
@@ -57,13 +57,15 @@ def test_json_shows_every_signal_flags_confidence_and_route(
 @pytest.mark.parametrize("database_url", ["external"], indirect=True)
 def test_readable_output_reads_the_draft_from_stdin(database_url: str, tmp_path: Path) -> None:
     draft = "#AI · Baja medio bar la presión los días de lluvia: más goma en el suelo."
+    topic = "lluvia [/] y [bold]barro"  # shown as written, never read as markup
     done = _judge(
-        "--persona", "ren", "--text", "-", database_url=database_url, home=tmp_path, stdin=draft
-    )
+        "--persona", "ren", "--text", "-", "--topic", topic, database_url=database_url,
+        home=tmp_path, stdin=draft,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     for shown in ("rubric", "persona_consistency", "policy", "flags:", "confidence", "route"):
         assert shown in done.stdout, done.stdout
-    assert "ciclismo urbano" in done.stdout  # ren's first topic, the default
+    assert topic in done.stdout
 
 
 def test_bad_input_is_exit_2_with_a_clear_message(tmp_path: Path) -> None:

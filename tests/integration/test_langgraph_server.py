@@ -29,7 +29,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

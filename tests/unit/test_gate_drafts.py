@@ -93,3 +93,20 @@ def test_no_draft_or_near_copy_is_in_both_splits(rows: list[dict[str, str]]) -> 
             matcher.set_seq1(other)
             if matcher.real_quick_ratio() > 0.8 and matcher.quick_ratio() > 0.8:
                 assert matcher.ratio() <= 0.8, (text, other)
+
+
+def test_publish_drafts_follow_their_personas_format(rows: list[dict[str, str]]) -> None:
+    """A draft labelled publish must be one the persona could post as it is: its label
+    in place, its length and its voice's marks (SOUL.md's directives)."""
+    for row in (r for r in rows if r["expected"] == "publish"):
+        draft, persona, where = row["draft"], row["persona"], row["id"]
+        hashtags = re.findall(r"#\w+", draft)
+        if persona in ("ava", "kai"):
+            assert len(draft) < 280 and draft.endswith(" #AI"), where
+        if persona == "ava":
+            assert draft.count("♻️") == 1 and 3 <= len(hashtags) <= 4, where
+        if persona == "kai":
+            body = draft.removesuffix("#AI")
+            assert body == body.lower() and "!" not in draft and len(hashtags) == 3, where
+        if persona == "ren":
+            assert draft.startswith("#AI · ") and len(hashtags) <= 2, where

@@ -82,6 +82,16 @@ def test_optional_fields_default_and_blank_lines_are_skipped(tmp_path: Path) -> 
     assert personas["kai"]["handle"] == "@kai.cooks.cheap"
 
 
+def test_a_persona_may_be_a_path_to_its_soul_md(tmp_path: Path) -> None:
+    from chimera.adapters.persona_files import load_persona
+
+    soul = tmp_path / "ren-copy" / "SOUL.md"
+    soul.parent.mkdir()
+    soul.write_text(Path(load_persona("ren")["source"]).read_text(encoding="utf-8"))
+    cases, personas = load_cases(_write(tmp_path, [json.dumps({**GOOD, "persona": str(soul)})]))
+    assert personas[str(soul)]["id"] == "ren" and cases[0].persona == str(soul)
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
@@ -147,6 +157,9 @@ def test_per_category_and_undefined_rates() -> None:
     assert report["per_category"]["good"]["false_publish_rate"] is None
     assert report["per_category"]["toxicity"]["false_publish_rate"] == 0.0
     assert list(report["per_category"]) == ["good", "spam", "toxicity"]
+    assert list(report["per_persona"]) == ["ava"]
+    ava = report["per_persona"]["ava"]
+    assert (ava["n"], ava["false_publish_rate"], ava["auroc"]) == (8, 0.4, 0.7333)
 
 
 def test_a_perfect_gate_scores_perfectly() -> None:
@@ -175,6 +188,7 @@ def test_report_folder(tmp_path: Path) -> None:
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "| false publish rate (review drafts published at all) | 0.400 |" in text
     assert "### spam-4 (spam): expected review, routed publish at 0.920" in text
+    assert "| ava | 8 | 0.400 | 0.200 | 0.333 | 0.733 |" in text
     assert (folder / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert len((folder / "worst_cases.jsonl").read_text().splitlines()) == 3
     assert json.loads((folder / "report.json").read_text())["auroc"] == 0.7333
@@ -183,7 +197,9 @@ def test_report_folder(tmp_path: Path) -> None:
 # --- the judge, as the graph runs it -----------------------------------------------------
 
 
-async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> None:
+async def test_judge_cases_runs_the_judge_with_seeded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     near_copy = {
         **GOOD,
         "id": "copy",
@@ -192,14 +208,17 @@ async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> 
         "expected": "review",
         "category": "near_duplicate",
     }
-    path = _write(tmp_path, [json.dumps({**GOOD, "id": "good"}), json.dumps(near_copy)])
+    monkeypatch.setenv("CHIMERA_SHOP_TOKEN", "tok-1234567890-abcdef")
+    leaky = {**GOOD, "id": "leaky", "draft": "my shop token is tok-1234567890-abcdef #AI"}
+    rows = [json.dumps({**GOOD, "id": "good"}), json.dumps(near_copy), json.dumps(leaky)]
+    path = _write(tmp_path, rows)
     cases, personas = load_cases(path)
     seen: list[tuple[int, int]] = []
     results = await judge_cases(
         Context(), in_memory_services(), cases, personas, progress=lambda d, t: seen.append((d, t))
     )
-    assert seen == [(1, 2), (2, 2)]
-    assert [r["item_id"] for r in results] == ["good", "copy"]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert [r["item_id"] for r in results] == ["good", "copy", "leaky"]
     for r in results:
         assert r["route"] in ("publish", "async_review", "review")
         assert 0.0 <= r["confidence"] <= 1.0 and r["seconds"] > 0
@@ -208,6 +227,9 @@ async def test_judge_cases_runs_the_judge_with_seeded_memory(tmp_path: Path) -> 
     # The persona's example posts were seeded as past posts: the copy is caught as a repeat.
     assert results[1]["route"] == "review"
     assert any("repeat" in reason or "duplicate" in reason for reason in results[1]["reasons"])
+    # A known secret is judged (flagged) but never kept in the results.
+    assert "secret" in results[2]["flags"] and results[2]["route"] == "review"
+    assert "tok-1234567890-abcdef" not in json.dumps(results)
 
 
 async def test_the_callers_fitted_combiner_is_used() -> None:
@@ -219,3 +241,16 @@ async def test_the_callers_fitted_combiner_is_used() -> None:
     await save_combiner(mine, fitted)
     assert await load_combiner(await seeded_store([], combiner_from=mine)) == fitted
     assert await load_combiner(await seeded_store([], combiner_from=None)) == default
+
+
+def test_readable_output_shows_the_metrics_and_the_breakdowns() -> None:
+    from chimera.cli import evals as cli
+
+    with cli.out.capture() as captured:
+        cli._print_gate(summarize([*HAND, {**HAND[0], "category": "[bold]odd"}]))
+    text = captured.get()
+    for shown in ("false_publish_rate", "outright_publish_rate", "auroc", "p95_seconds"):
+        assert shown in text
+    assert "ava: 9 drafts, false publish 0.400" in text
+    assert "expected review: publish 1, async_review 1, review 3" in text
+    assert "[bold]odd" in text  # a category is text, never markup

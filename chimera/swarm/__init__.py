@@ -1,0 +1,1 @@
+"""Swarm mode's processes: ``chimera worker`` and the one-machine swarm of ``swarm up``."""
