@@ -48,6 +48,10 @@ SENSITIVE = ("sensitive_plain", "sensitive_subtle")
 # The head may flag at most this share of the fit split's other drafts (out of fold).
 MAX_FALSE_SENSITIVE = 0.01
 FOLDS = 5
+# Regularisation and calibration were chosen by nested grouped cross-validation on the
+# fit split alone (out-of-fold ECE: isotonic 0.027-0.040 against Platt 0.045-0.078 and
+# none 0.052-0.089, for C from 0.3 to 10): never by the holdout figures.
+COMBINER_C = 3.0
 SEED = 0
 
 
@@ -96,7 +100,7 @@ def fit_combiner(
     groups = [topic_block(c) for c in cases]
     oof = np.zeros(len(results))
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-        model = LogisticRegression(C=1.0, max_iter=2000)
+        model = LogisticRegression(C=COMBINER_C, max_iter=2000)
         model.fit(x[train], y[train])
         oof[test] = model.predict_proba(x[test])[:, 1]
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
@@ -105,7 +109,7 @@ def fit_combiner(
         (round(float(a), 6), round(float(b), 6))
         for a, b in zip(isotonic.X_thresholds_, isotonic.y_thresholds_, strict=True)
     ]
-    model = LogisticRegression(C=1.0, max_iter=2000)
+    model = LogisticRegression(C=COMBINER_C, max_iter=2000)
     model.fit(x, y)
     combiner = {
         "weights": {
