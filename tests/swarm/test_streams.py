@@ -202,6 +202,21 @@ async def test_a_stopping_worker_releases_its_task_to_another_at_once(
     assert time.monotonic() - started < 5
 
 
+async def test_a_stopping_worker_finishes_its_task_within_the_grace(
+    client: aioredis.Redis, swarm: SwarmConfig
+) -> None:
+    executor = RedisExecutor(swarm, client)
+    busy = Drafter("busy", delay=0.8)
+    waiting = asyncio.create_task(executor.run(job(17), never_here))
+    async with serving(client, swarm, busy, name="busy", grace_s=5):
+        while not busy.calls:
+            await asyncio.sleep(0.02)
+    # run() returned (stop was set mid-task): the outcome was written before it did.
+    assert await client.xlen(swarm.result(job(17)["job_id"])) == 1
+    assert (await asyncio.wait_for(waiting, timeout=5))["worker"] == "busy"
+    assert not await client.exists(swarm.worker("busy")), "a stopped worker is not live"
+
+
 async def test_status_counts_waiting_pending_and_live_workers(
     client: aioredis.Redis, swarm: SwarmConfig
 ) -> None:

@@ -496,3 +496,22 @@ def test_duplicate_section(tmp_path: Path) -> None:
     body = VALID_BODY + "\n## Core beliefs\n- Another one.\n"
     message, _ = load_error(tmp_path, soul(body=body))
     assert "section '## Core beliefs' appears twice" in message
+
+
+def test_an_edited_persona_in_the_home_shadows_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chimera.adapters.persona_files import editable_personas_dir
+
+    monkeypatch.delenv("CHIMERA_PERSONAS_DIR", raising=False)
+    monkeypatch.setenv("CHIMERA_HOME", str(tmp_path))
+    assert editable_personas_dir() == tmp_path / "personas"
+    shipped = (PERSONAS_DIR / "ava" / "SOUL.md").read_text(encoding="utf-8")
+    edited = tmp_path / "personas" / "ava" / "SOUL.md"
+    edited.parent.mkdir(parents=True)
+    edited.write_text(shipped.replace("@ava.rewears", "@ava.edited"), encoding="utf-8")
+    assert load_persona("ava")["handle"] == "@ava.edited"
+    assert [p["handle"] for p in list_personas() if p["id"] == "ava"] == ["@ava.edited"]
+    # CHIMERA_PERSONAS_DIR comes first, for reading and for saving.
+    monkeypatch.setenv("CHIMERA_PERSONAS_DIR", str(tmp_path / "team"))
+    assert editable_personas_dir() == tmp_path / "team"

@@ -140,6 +140,9 @@ class StreamConsumer:
             self.config.tasks, GROUP, self.name, idle_ms, start_id="0-0", count=count
         )
         claimed = [(i, f) for i, f in reply[1] if f is not None]
+        gone = [i for i, f in reply[1] if f is None]
+        if gone:  # deleted while pending (Redis 6.2 keeps them listed): nothing to do
+            await self.client.xack(self.config.tasks, GROUP, *gone)
         if not claimed:
             return []
         counts = {
@@ -152,6 +155,13 @@ class StreamConsumer:
         return [((i, f), int(counts.get(i, 1))) for i, f in claimed]
 
     async def _process(self, entry_id: str, fields: dict[str, str], deliveries: int) -> None:
+        try:
+            await self._handle(entry_id, fields, deliveries)
+        except LOST as exc:
+            # The task stays pending: delivered again once Redis is back.
+            log.warning("task %s interrupted: Redis unreachable (%s)", entry_id, exc)
+
+    async def _handle(self, entry_id: str, fields: dict[str, str], deliveries: int) -> None:
         try:
             job = decode_job(fields.get("job", ""))
         except MalformedMessage as exc:

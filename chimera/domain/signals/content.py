@@ -33,15 +33,18 @@ _ANNOUNCE = re.compile(
 _TAG_OR_EMOJI = re.compile(r"#\w+|@\w+|https?://\S+|[\U0001f300-\U0001faff\u2600-\u27bf\ufe0f]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 # Concrete detail: numbers (prices, counts, times), units, and number words with a noun.
+# Concrete detail: a number in any form (prices, times, sizes: "$9", "7am", "32 mm"), a
+# number word (English or Spanish) before a noun, or a named thing (a capitalised word
+# inside a sentence: "Vía Verde", "Orbea", "Chicago").
 _NUMBER = re.compile(
-    r"[$€£]\s?\d|\d+(?:[.,]\d+)?\s?(?:%|¢|c\b|cents?|dollars?|minutes?|mins?|hours?|hrs?|days?|"
-    r"weeks?|months?|years?|pieces?|items?|times?|wears?|servings?|grams?|g\b|kg|lbs?|cups?|"
-    r"tbsp|tsp|jars?|pots?|colou?rs?|stitches?|inch(?:es)?|cm|degrees?|°)|\b\d+\b|"
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|half|a dozen)\s+"
-    r"(?:[a-z]+\s+)?(?:minutes?|hours?|days?|weeks?|pieces?|dinners?|meals?|colou?rs?|"
-    r"stitches?|jars?|cups?|times?|wears?|servings?|ingredients?|steps?|garments?|items?)\b",
+    r"[$€£]\s?\d|\d+(?:[.,:]\d+)?(?:\s?[%¢°])?|"
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|half|a dozen|a couple of|dos|tres|cuatro|cinco|seis|siete|ocho|"
+    r"nueve|diez|once|doce|veinte|treinta|cuarenta|cincuenta|cien|media|medio)\s+"
+    r"(?:[^\W\d_]+\s+)?[^\W\d_]{3,}",
     re.IGNORECASE,
 )
+_NAMED = re.compile(r"(?<=[^\W\d_]\s)(?:[A-ZÁÉÍÓÚÑ][^\W\d_]{2,})")
 _TRUNCATED = re.compile(
     r"(?:…|\.\.\.|\b(?:and|or|the|a|an|to|of|with|for|but|because|so))\s*$", re.I
 )
@@ -77,7 +80,9 @@ def specificity(draft: str) -> Specificity:
     words = _WORD.findall(prose)
     content = {w.lower() for w in words if w.lower() not in _STOP and len(w) > 2}
     return Specificity(
-        words=len(words), content_words=len(content), details=len(_NUMBER.findall(prose))
+        words=len(words),
+        content_words=len(content),
+        details=len(_NUMBER.findall(prose)) + len(_NAMED.findall(prose)),
     )
 
 

@@ -61,17 +61,20 @@ def policy_signal(
     violations: Sequence[Memory] = (),
     weight: float = 0.2,
     label_place: Place = "end",
+    topics_by_words: bool = True,
 ) -> tuple[Signal, list[str]]:
     """The policy signal and the flags it raises.
 
     Flags interrupt whatever the score; the score itself only drops for fixable lapses.
     ``past_posts`` and ``violations`` are the persona's posts and the policies' violation
-    examples closest to the draft, with their similarity scores.
+    examples closest to the draft, with their similarity scores. ``topics_by_words`` is
+    off when the judge has the learned sensitive-topic classifier (``signals.sensitive``).
     """
     flags: list[str] = []
     reasons: list[str] = []
     score = 1.0
-    for topic in sensitive_topics(draft, brief):
+    # The word lists are the fallback for a judge without the learned classifier.
+    for topic in sensitive_topics(draft, brief) if topics_by_words else []:
         flags.append(f"sensitive:{topic}")
         reasons.append(f"touches a sensitive topic ({topic}): a human must approve")
     markers = injection_markers(draft, brief)
