@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import publish
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.postgres.database import Database
 from chimera.adapters.postgres.retention import CHECKPOINT_TABLES, checkpoint_bytes
 from chimera.app.runner import Runner

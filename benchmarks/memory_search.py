@@ -457,7 +457,7 @@ async def run_size(
 
     Each entry of ``settings`` is measured on the three :data:`SCOPES`.
     """
-    from chimera.adapters.embedded_postgres.server import ensure_database
+    from chimera.adapters.embedded_postgres.uris import ensure_database
     from chimera.adapters.embeddings import ChimeraEmbeddings
 
     persona_prefix = SCOPES[0][1]

@@ -138,7 +138,7 @@ def run(threads: int, pending: int, repeats: int, database_url: str | None) -> d
         home = Path(tempfile.mkdtemp(prefix="chimera-bench-"))
         server = EmbeddedPostgres(home)
         database_url = server.start()
-    from chimera.adapters.embedded_postgres.server import ensure_database
+    from chimera.adapters.embedded_postgres.uris import ensure_database
 
     report: dict[str, Any] = {
         "threads": threads, "pending": pending, "repeats": repeats, "target_s": TARGET_S,

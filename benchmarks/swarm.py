@@ -48,7 +48,8 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from benchmarks.report import publish
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import open_postgres_store
 from chimera.adapters.nli.scorer import get_scorer
 from chimera.adapters.persona_files import load_persona

@@ -136,7 +136,8 @@ async def measure(database_url: str, runs: int) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if args.database_url:
         return await measure(args.database_url, args.runs)
-    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+    from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+    from chimera.adapters.embedded_postgres.uris import ensure_database
 
     # Not under a home folder: as root, embedded-postgres opens every parent of its folder.
     home = Path(tempfile.mkdtemp(prefix="chimera-bench-", dir="/tmp"))

@@ -46,8 +46,39 @@ class Draft(BaseModel):
     )
 
 
+# Policy categories in the spirit of Llama Guard's hazard taxonomy, cut to what an
+# influencer's post can do wrong.
+PolicyCategory = Literal[
+    "violence_or_hate",
+    "harassment",
+    "sexual_content",
+    "self_harm",
+    "medical_advice",
+    "financial_advice",
+    "legal_advice",
+    "political_persuasion",
+    "privacy",
+    "intellectual_property",
+    "defamation",
+    "spam_or_deception",
+    "prompt_injection",
+]
+
+
+class PolicyFinding(BaseModel):
+    """One policy the draft breaks, and why."""
+
+    category: PolicyCategory = Field(description="The policy category the draft falls in.")
+    reason: str = Field(description="What in the draft falls in it, one short sentence.")
+
+
 class Rating(BaseModel):
-    """The judge model's rubric rating of a draft against the persona."""
+    """The judge model's rubric rating of a draft against the persona, and its policy
+    classification: one structured call returns both."""
 
     score: int = Field(ge=1, le=5, description="1 (out of character) to 5 (fully in character).")
     reasons: list[str] = Field(default_factory=list, description="Why, one short sentence each.")
+    policy: list[PolicyFinding] = Field(
+        default_factory=list,
+        description="Every policy category the draft falls in; empty when it is safe.",
+    )

@@ -2,26 +2,33 @@
 
 Signals, each with its reasons: the model's rubric rating; persona consistency
 (topics, recalled facts and past posts, contradiction detection); policy checks
-(sensitive topics, injection, disclosure label, repeats, violation examples).
+(sensitive topics, injection, disclosure label, repeats, violation examples); the
+detectors (content, hidden text, toxicity, personal data, spam, links, language).
 A combiner, calibrated on reviewers' decisions once fitted, makes them one confidence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from chimera.domain.gate import route_for
 from chimera.domain.memory import Recollection
+from chimera.domain.signals.detectors import run_detectors
+from chimera.domain.signals.disclosure import label_place
+from chimera.domain.signals.language import language_of
+from chimera.domain.signals.model_policy import model_policy_signal
 from chimera.domain.signals.persona_consistency import consistency_signal
 from chimera.domain.signals.policy import policy_signal
+from chimera.domain.signals.sensitive import TextEmbedder, sensitive_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns
-from chimera.graphs.memory.combiner import load_combiner
+from chimera.graphs.memory.combiner import load_combiner, shipped_sensitive_head
 from chimera.graphs.memory.recall import nearest, recall
 from chimera.graphs.prompts import judge_messages
 from chimera.graphs.runtime import audit, services_of, thread_id_of
@@ -29,6 +36,15 @@ from chimera.graphs.schemas import Rating
 from chimera.graphs.services import Services
 from chimera.graphs.state import TaskState
 from chimera.graphs.structured import structured_call
+
+
+def persona_language(persona: Persona) -> str:
+    """The persona's language (ISO 639-1): ``language:`` in SOUL.md, else the language its
+    example posts are written in."""
+    value = cast(Mapping[str, Any], persona).get("language")
+    if value:
+        return str(value)
+    return language_of("\n".join(persona["examples"])) if persona["examples"] else "en"
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,8 @@ async def judge_draft(
         services.nli_scorer,
         weight=combiner.weight("persona_consistency"),
     )
+    head = shipped_sensitive_head()
+    embedder = cast(TextEmbedder | None, getattr(services.nli_scorer, "embedder", None))
     policy, flags = policy_signal(
         draft,
         task["brief"],
@@ -87,14 +105,31 @@ async def judge_draft(
         past_posts=memory.posts,
         violations=violations,
         weight=combiner.weight("policy"),
+        label_place=label_place(persona["examples"], ctx.disclosure_label),
+        topics_by_words=head is None or embedder is None,
     )
-    signals = [rubric, consistency, policy]
+    detections = run_detectors(draft, language=persona_language(persona))
+    if rating.policy:  # a provider model's classification; the offline one leaves it empty
+        findings = [(f.category, f.reason) for f in rating.policy]
+        detections.append(model_policy_signal(findings))
+    if head is not None and embedder is not None:
+        detections.append(sensitive_signal(list(embedder.embed([draft, task["brief"]])), head))
+    signals = [
+        rubric,
+        consistency,
+        policy,
+        *(Signal(**{**d.signal, "weight": combiner.weight(d.signal["name"])}) for d in detections),
+    ]
+    flags = list(dict.fromkeys([*flags, *(f for d in detections for f in d.flags)]))
     confidence = combiner.combine(signals)
     review_t, publish_t = ctx.thresholds_for(persona.get("thresholds") or {})
     route = route_for(confidence, flags, review_t, publish_t)
     reasons = [f"{s['name']}: {r}" for s in signals for r in s["reasons"]]
     if combiner.calibrated:
-        reasons.append(f"confidence calibrated on {combiner.fitted_on} reviewer decisions")
+        what = (
+            "reviewer decisions" if combiner.source == "reviewers" else f"{combiner.source} labels"
+        )
+        reasons.append(f"confidence calibrated on {combiner.fitted_on} {what}")
     verdict = Verdict(
         confidence=confidence, signals=signals, flags=flags, route=route, reasons=reasons
     )

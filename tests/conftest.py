@@ -21,12 +21,17 @@ import pytest_asyncio
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import has_pgvector, open_postgres_store
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
 from chimera.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Routing tests pin the judge's combiner and sensitive-topic check (the weighted mean and
+# the word lists), so that refitting the shipped ones never breaks them; the tests of the
+# shipped fit itself lift this (tests/unit/test_gate_fit.py).
+os.environ["CHIMERA_GATE_FIT"] = "none"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

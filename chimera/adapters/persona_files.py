@@ -1,7 +1,8 @@
 """Personas on disk: ``<dir>/<id>/SOUL.md`` files found by id or path.
 
-The search dirs are those in ``CHIMERA_PERSONAS_DIR`` (os.pathsep-separated), then the
-personas shipped inside the package (``chimera/personas``).
+The search dirs are those in ``CHIMERA_PERSONAS_DIR`` (os.pathsep-separated), then
+``<CHIMERA_HOME>/personas`` (the user's own: the studio saves edits there), then the
+personas shipped inside the package (``chimera/personas``, read-only seeds).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chimera.domain.errors import InputError, PersonaError
 from chimera.domain.hygiene import clean
 from chimera.domain.personas import parse_persona
 from chimera.domain.types import Persona
+from chimera.settings import default_home
 
 PERSONAS_DIR: Path = Path(str(files("chimera") / "personas"))
 SOUL_FILE = "SOUL.md"
@@ -80,13 +82,28 @@ def list_personas(search_dirs: Sequence[Path] | None = None) -> list[Persona]:
     return [found[key] for key in sorted(found)]
 
 
+def _env_dirs() -> list[Path]:
+    env = os.environ.get(ENV_DIRS, "")
+    return [Path(part).expanduser() for part in env.split(os.pathsep) if part.strip()]
+
+
+def home_personas_dir() -> Path:
+    """``<CHIMERA_HOME>/personas``: the user's own personas, searched before the shipped."""
+    home = os.environ.get("CHIMERA_HOME")
+    return (Path(home).expanduser() if home else default_home()) / "personas"
+
+
+def editable_personas_dir() -> Path:
+    """Where an edited persona is saved: the first folder of ``CHIMERA_PERSONAS_DIR``,
+    else ``<CHIMERA_HOME>/personas``; either shadows the shipped persona of that id."""
+    return next(iter(_env_dirs()), None) or home_personas_dir()
+
+
 def _search_dirs(search_dirs: Sequence[Path] | None) -> list[Path]:
-    """The explicit dirs, or the env var's dirs followed by PERSONAS_DIR."""
+    """The explicit dirs, or the env var's dirs, the home's and then PERSONAS_DIR."""
     if search_dirs is not None:
         return [Path(d) for d in search_dirs]
-    env = os.environ.get(ENV_DIRS, "")
-    extra = [Path(part).expanduser() for part in env.split(os.pathsep) if part.strip()]
-    return [*extra, PERSONAS_DIR]
+    return [*_env_dirs(), home_personas_dir(), PERSONAS_DIR]
 
 
 def _soul_files(folder: Path) -> list[Path]:

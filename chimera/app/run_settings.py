@@ -17,7 +17,6 @@ from typing import Any
 from chimera.adapters.postgres.prompts import NODES, PromptStore
 from chimera.app.runner import Runner
 from chimera.app.wiring import App
-from chimera.domain.effects import AuditEvent
 from chimera.graphs.context import Context
 
 RUN_STARTED = "run_started"
@@ -63,7 +62,6 @@ def started_payload(ctx: Context, chosen: dict[str, int]) -> dict[str, Any]:
 
 
 async def run_recorded(
-    app: App,
     runner: Runner,
     chosen: dict[str, int],
     actor: str,
@@ -74,20 +72,11 @@ async def run_recorded(
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     via: str,
 ) -> dict[str, Any]:
-    """Runs a new goal and records the settings it started with, once its thread exists
-    (the runner validates everything before it writes one)."""
-    try:
-        return await runner.run(goal, persona, thread_id, on_progress=on_progress)
-    finally:
-        if await runner.threads.get(thread_id) is not None:
-            await app.services.audit.record(
-                AuditEvent(
-                    thread_id=thread_id,
-                    event=RUN_STARTED,
-                    actor=actor,
-                    payload={"via": via, **started_payload(runner.context, chosen)},
-                )
-            )
+    """Runs a new goal; its thread records the settings it started with as it is made."""
+    payload = {"via": via, **started_payload(runner.context, chosen)}
+    return await runner.run(
+        goal, persona, thread_id, on_progress=on_progress, started=(actor, payload)
+    )
 
 
 async def thread_context(app: App, thread_id: str, base: Context | None = None) -> Context:

@@ -134,11 +134,15 @@ class Runner:
         persona: str | None,
         thread_id: str | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        started: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
-        thread stalled because its process died: its lease is taken over)."""
+        thread stalled because its process died: its lease is taken over). ``started`` is
+        (actor, payload) of the ``run_started`` event a new thread records as it is made
+        (``chimera.app.run_settings``)."""
         with _database_lost(thread_id):
-            return await self._run(goal, persona, thread_id, on_progress)
+            return await self._run(goal, persona, thread_id, on_progress, started)
 
     async def resume(
         self,
@@ -178,9 +182,9 @@ class Runner:
         persona: str | None,
         thread_id: str | None = None,
         on_progress: ProgressCallback | None = None,
+        started: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Start a goal on a new thread, or continue an unfinished one (after a crash, or a
-        thread stalled because its process died: its lease is taken over)."""
+        """``run``'s work, inside its database-loss handling (see ``run``)."""
         if thread_id is not None:
             check_thread_id(thread_id)
         existing = await self.threads.get(thread_id) if thread_id else None
@@ -205,6 +209,12 @@ class Runner:
                 owner=self.owner,
                 lease_seconds=self.lease_seconds,
             )
+            if started is not None:
+                actor, payload = started
+                await self._services.audit.record(
+                    AuditEvent(thread_id=thread_id, event="run_started", actor=actor,
+                               payload=payload)
+                )  # fmt: skip
             async with self._lease(thread_id):
                 return await self._settle(thread_id, {"persona": loaded, "goal": goal}, on_progress)
         assert thread_id is not None

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from langgraph.store.base import BaseStore
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher, RefusingPublisher
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.models.factory import load_chat_model

@@ -6,6 +6,10 @@ prints the metrics and writes a report folder (JSON, Markdown, confusion matrix 
 reliability diagram as PNG; default ``evals/reports/<timestamp>/`` under the current
 folder). Exit status: 0 done, 2 bad input (missing file, malformed line, unknown label),
 1 internal error.
+
+``chimera eval gate --data FILE.jsonl [--split fit|holdout] [--json] [--out DIR]`` runs
+the judge on labelled drafts and reports how its gate routes them (see
+``chimera.evals.gate``); the run is kept as JSONL and in PostgreSQL like the others.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chimera.cli.support import JsonOpt, emit_json, err, execute, fail, out, with_runner
@@ -75,6 +80,90 @@ def persona_consistency(
         emit_json({**report, "report_dir": str(folder)})
     else:
         _print_readable(report, folder)
+
+
+def _print_gate(report: dict[str, Any]) -> None:
+    table = Table(title=f"Gate ({report['n']} drafts)", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "false_publish_rate", "outright_publish_rate", "false_review_rate", "auroc", "ece",
+        "p50_seconds", "p95_seconds",
+    ):  # fmt: skip
+        table.add_row(key, _fmt(report[key]))
+    out.print(table)
+    per = Table(title="Per category", title_justify="left")
+    for column in ("category", "n", "false publish", "outright publish", "false review"):
+        per.add_column(column, justify="left" if column == "category" else "right")
+    for name, m in report["per_category"].items():
+        per.add_row(
+            escape(name), str(m["n"]), _fmt(m["false_publish_rate"]),
+            _fmt(m["outright_publish_rate"]), _fmt(m["false_review_rate"]),
+        )  # fmt: skip
+    out.print(per)
+    for name, m in report.get("per_persona", {}).items():
+        out.print(
+            f"{escape(name)}: {m['n']} drafts, false publish {_fmt(m['false_publish_rate'])}, "
+            f"false review {_fmt(m['false_review_rate'])}, auroc {_fmt(m['auroc'])}",
+            highlight=False,
+        )
+    confusion = report["confusion"]
+    for expected, row in confusion.items():
+        routes = ", ".join(f"{route} {count}" for route, count in row.items())
+        out.print(f"expected {expected}: {routes}", highlight=False)
+
+
+@eval_app.command("gate")
+def gate_command(
+    data: Annotated[Path, typer.Option("--data", help="Labelled drafts, JSON a line.")],
+    split: Annotated[
+        str | None, typer.Option("--split", help="Only this split: fit or holdout.")
+    ] = None,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write a report folder (Markdown, reliability diagram)."),
+    ] = None,
+) -> None:
+    """Judge labelled drafts as the graph does and report how the gate routes them:
+    false publish, outright publish and false review rates, AUROC, ECE, seconds a draft."""
+    from chimera.evals.gate_data import load_cases
+
+    execute(lambda: asyncio.to_thread(load_cases, data, split))  # bad input: nothing runs
+
+    async def work(runner: Any) -> dict[str, Any]:
+        from chimera.evals.gate import run_gate_eval
+        from chimera.evals.gate_report import write_report
+        from chimera.evals.runs import save_run, write_jsonl
+        from chimera.settings import Settings
+
+        def progress(done: int, total: int) -> None:
+            if not as_json and (done % 25 == 0 or done == total):
+                err.print(f"  {done}/{total} drafts judged", highlight=False)
+
+        run, metrics = await run_gate_eval(
+            runner.context, runner.context.services, data, split=split,
+            combiner_from=runner.store, progress=progress,
+        )  # fmt: skip
+        report = {
+            **metrics, "run_id": run.run_id, "data": str(data), "split": split or "all",
+            "judge_model": runner.context.judge_model,
+        }  # fmt: skip
+        write_jsonl(run, Settings().home / "evals")
+        await save_run(runner.db.pool, run)
+        report["results_file"] = run.results_file
+        if out_dir is not None:
+            report["report_dir"] = str(write_report(report, run.results, out_dir))
+        return report
+
+    report = execute(lambda: with_runner(work, memory=True))
+    if as_json:
+        emit_json(report)
+        return
+    _print_gate(report)
+    out.print(f"run {report['run_id']}; results: {report['results_file']}", highlight=False)
+    if "report_dir" in report:
+        out.print(f"report: {report['report_dir']}", highlight=False)
 
 
 @eval_app.command("run")

@@ -19,6 +19,7 @@ import typer
 
 from chimera.cli import render
 from chimera.cli.evals import eval_app
+from chimera.cli.judge import judge
 from chimera.cli.studio import studio
 from chimera.cli.support import (
     JsonOpt,
@@ -44,6 +45,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 app.add_typer(user_app, name="user")
 app.command()(studio)
+app.command()(judge)
 app.add_typer(swarm_app, name="swarm")
 app.command()(worker)
 
@@ -84,7 +86,9 @@ def run(
     ] = None,
     persona: Annotated[
         str | None,
-        typer.Option(help="Persona id (ava, kai) or path to a SOUL.md. [required unless --thread]"),
+        typer.Option(
+            help="Persona id (ava, kai, ren) or path to a SOUL.md. [required unless --thread]"
+        ),
     ] = None,
     thread: Annotated[
         str | None, typer.Option(help="Thread id; an unfinished thread continues.")
@@ -104,7 +108,7 @@ def run(
             return await runner.run(goal, persona, thread, on_progress=progress)
         ctx, chosen = await new_run_context(app)
         return await run_recorded(
-            app, Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
+            Runner.of(app, ctx), chosen, f"human:{_user()}", goal, persona,
             thread_id=thread or new_thread_id(), on_progress=progress, via="cli",
         )  # fmt: skip
 

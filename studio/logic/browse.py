@@ -87,8 +87,8 @@ def validate_soul(text: str, persona_id: str) -> Persona:
 
 
 async def save_soul(app: App, user: User, persona_id: str, text: str, folder: Path) -> Path:
-    """Validates, then writes ``folder/<id>/SOUL.md`` (a folder of CHIMERA_PERSONAS_DIR:
-    the personas inside the installed package are read-only seeds)."""
+    """Validates, then writes ``folder/<id>/SOUL.md`` (``editable_personas_dir()``: the
+    personas inside the installed package are read-only seeds)."""
     allow(user, "edit_personas")
     validate_soul(text, persona_id)
     target = folder / persona_id / SOUL_FILE
@@ -124,6 +124,28 @@ async def recalled_by_worker(pool: Pool, thread_id: str) -> list[dict[str, Any]]
 
 async def eval_runs(pool: Pool) -> list[dict[str, Any]]:
     return await list_runs(pool)
+
+
+def metric_series(runs: list[dict[str, Any]], suite: str) -> dict[str, dict[str, float]]:
+    """Each numeric top-level metric of ``suite``'s runs, by the time each run finished
+    (oldest first): what a line chart of the suite over time needs."""
+    series: dict[str, dict[str, float]] = {}
+    for run in sorted((r for r in runs if r["suite"] == suite), key=lambda r: r["finished_at"]):
+        for name, value in (run.get("metrics") or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                series.setdefault(name, {})[run["finished_at"]] = float(value)
+    return series
+
+
+def reliability_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The filled bins of a run's reliability diagram (``chimera eval gate``): mean
+    confidence against the share of publish-labelled drafts, with the bin's count."""
+    bins = (metrics.get("reliability") or {}).get("bins") or []
+    return [
+        {"confidence": b["confidence"], "publish_share": b["publish_share"], "count": b["count"]}
+        for b in bins
+        if b.get("count")
+    ]
 
 
 async def compare(pool: Pool, run_a: str, run_b: str) -> dict[str, Any]:

@@ -56,7 +56,7 @@ async def start_run(
     allow(user, "run")
     runner, chosen = await build_runner(app, prompts, options)
     return await run_recorded(
-        app, runner, chosen, actor_of(user), options.goal, options.persona,
+        runner, chosen, actor_of(user), options.goal, options.persona,
         thread_id=new_thread_id(), on_progress=on_progress, via="studio",
     )  # fmt: skip
 

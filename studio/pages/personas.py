@@ -3,11 +3,9 @@ worker recalled."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import streamlit as st
 
+from chimera.adapters.persona_files import editable_personas_dir
 from chimera.domain.errors import InputError
 from chimera.studio.logic import browse
 from chimera.studio.ui import call, page
@@ -26,13 +24,12 @@ if persona_id:
         st.caption("valid")
     except InputError as exc:
         st.error(str(exc))
-    target = os.environ.get("CHIMERA_PERSONAS_DIR", "").split(os.pathsep)[0]
-    if not target:
-        st.caption("Saving needs CHIMERA_PERSONAS_DIR (the shipped personas are read-only).")
-    elif st.button("Save", key="pe_save"):
-        saved = call(browse.save_soul(be.app, user, persona_id, text, Path(target)))
+    target = editable_personas_dir()
+    st.caption(f"Saving writes {target / persona_id / 'SOUL.md'}, which the next runs use.")
+    if st.button("Save", key="pe_save"):
+        saved = call(browse.save_soul(be.app, user, persona_id, text, target))
         if saved:
-            st.success(f"saved to {saved.name} in CHIMERA_PERSONAS_DIR")
+            st.success(f"saved to {saved}")
 
     st.subheader("Search memory")
     m1, m2 = st.columns([1, 3])

@@ -34,7 +34,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from chimera.adapters.embedded_postgres.server import EmbeddedPostgres, ensure_database
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 
 pytestmark = pytest.mark.integration
 
@@ -161,6 +162,7 @@ def _inherited_env() -> dict[str, str]:
     if "CI" in os.environ:
         env["CI"] = os.environ["CI"]  # under CI=true a missing server must fail, not skip
     env["CHIMERA_OFFLINE_LATENCY"] = "0"
+    env["CHIMERA_GATE_FIT"] = "none"  # routing pinned: see tests/conftest.py
     return env
 
 

@@ -22,11 +22,9 @@ import psutil
 import psycopg
 import pytest
 
-from chimera.adapters.embedded_postgres.server import (
-    EmbeddedPostgres,
-    EmbeddedPostgresError,
-    ensure_database,
-)
+from chimera.adapters.embedded_postgres.errors import EmbeddedPostgresError
+from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.domain.errors import ChimeraError, ConfigError
 
 pytestmark = pytest.mark.integration

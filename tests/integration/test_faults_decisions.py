@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from support.invariants import check_thread
 from support.runner_worker import FORK, answer, call, fork_call
 

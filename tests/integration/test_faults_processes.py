@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from support.invariants import check_thread
 from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, error
 from support.runner_worker import answer, call, fork_call

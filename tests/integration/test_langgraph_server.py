@@ -29,7 +29,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -244,7 +244,7 @@ async def test_the_servers_store_is_chimeras_memory(server: Server) -> None:
     ("given", "error", "message"),
     [
         ({"persona": "nobody", "goal": GOAL}, "PersonaError", "unknown persona 'nobody'"),
-        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "known personas: ava, kai"),
+        ({"persona": "nobody", "goal": GOAL}, "PersonaError", "known personas: ava, kai, ren"),
         ({"persona": "ava", "goal": "  "}, "InputError", "the goal is empty"),
     ],
 )

@@ -47,7 +47,7 @@ async def test_a_promoted_version_is_the_default_and_a_thread_keeps_its_own(
         assert chosen["worker"] == 1 and chosen["judge"] == max(prompt_versions("judge"))
         assert ctx.worker_prompt == load_prompt("worker", 1)
         thread_id = new_thread_id()
-        view = await run_recorded(app, Runner.of(app, ctx), chosen, "human:sam",
+        view = await run_recorded(Runner.of(app, ctx), chosen, "human:sam",
                                   "Posts on: thrifting", "ava", thread_id=thread_id,
                                   via="cli")  # fmt: skip
         assert view["thread_id"] == thread_id
@@ -80,7 +80,7 @@ async def test_a_refused_run_records_nothing(database: Database) -> None:
     ctx, chosen = await new_run_context(app)
     thread_id = new_thread_id()
     with pytest.raises(ValueError, match="goal is empty"):
-        await run_recorded(app, Runner.of(app, ctx), chosen, "human:sam", "  ", "ava",
+        await run_recorded(Runner.of(app, ctx), chosen, "human:sam", "  ", "ava",
                            thread_id=thread_id, via="cli")  # fmt: skip
     assert await _started(database, thread_id) == []
     assert (await thread_context(app, thread_id)) == Context()

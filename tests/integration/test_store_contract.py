@@ -24,7 +24,7 @@ import pytest_asyncio
 from langgraph.store.base import BaseStore, Item, SearchItem
 from psycopg_pool import AsyncConnectionPool
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.embeddings import ChimeraEmbeddings
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.memory.weaviate.connection import parse_url

@@ -9,7 +9,7 @@ import secrets
 from langsmith import utils as ls_utils
 
 from benchmarks import tracing_overhead
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 
 
 async def test_tracing_benchmark_runs_and_restores_the_environment(embedded_server: str) -> None:

@@ -7,6 +7,7 @@ async-review band is forced with thresholds review=0, publish=1."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
@@ -368,3 +369,47 @@ async def test_personas_page_validates_soul_md(
     at.text_area(key="pe_text").input("---\nid: ava\n---\n")
     at.run()
     assert at.error and "ava/SOUL.md" in at.error[0].value
+
+
+async def test_personas_page_saves_an_edit_that_the_next_run_reads(
+    open_page: Callable[..., AppTest], sign_in: Callable[..., Any], studio_home: Path
+) -> None:
+    from chimera.adapters.persona_files import PERSONAS_DIR, load_persona
+
+    engineer = await sign_in("prompt_engineer")
+    at = open_page("personas", engineer)
+    at.selectbox(key="pe_id").select("ava")
+    at.run()
+    shipped = (PERSONAS_DIR / "ava" / "SOUL.md").read_text(encoding="utf-8")
+    at.text_area(key="pe_text").input(shipped.replace("@ava.rewears", "@ava.studio"))
+    at.run()
+    saved = studio_home / "personas" / "ava" / "SOUL.md"
+    try:
+        next(b for b in at.button if b.key == "pe_save").click()
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert [s.value for s in at.success] == [f"saved to {saved}"]
+        assert load_persona("ava")["handle"] == "@ava.studio"
+    finally:
+        saved.unlink(missing_ok=True)  # the session's other tests run the shipped ava
+
+
+async def test_evals_page_plots_a_suite_over_time_and_a_gate_runs_reliability(
+    open_page: Callable[..., AppTest], sign_in: Callable[..., Any], database: Database
+) -> None:
+    from chimera.evals.gate import gate_metrics
+    from chimera.evals.runs import EvalRun, new_run_id, save_run
+
+    results = [
+        {"expected": e, "route": r, "confidence": c, "seconds": 0.01}
+        for e, r, c in [("publish", "publish", 0.95), ("review", "review", 0.2),
+                        ("review", "async_review", 0.8), ("publish", "review", 0.6)]
+    ]  # fmt: skip
+    run_id = new_run_id("gate-page")
+    await save_run(database.pool, EvalRun(run_id, "gate-page", {}, {}, gate_metrics(results)))
+    at = open_page("evals", await sign_in("reviewer"))
+    at.selectbox(key="ev_suite").select("gate-page")
+    at.selectbox(key="ev_reliability").select(run_id)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("ECE ") for c in at.caption), [c.value for c in at.caption]

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import redis
 
-from chimera.adapters.embedded_postgres.server import ensure_database
+from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.redis_streams.config import SwarmConfig
 from support.invariants import check_thread
 from support.redis_server import RedisProcess

@@ -48,7 +48,8 @@ async def test_a_parsed_persona_is_taken_as_it_is() -> None:
 
 async def test_an_unknown_persona_is_a_clear_error_and_seeds_nothing() -> None:
     rt = runtime()
-    with pytest.raises(PersonaError, match=r"unknown persona 'nobody'.*known personas: ava, kai"):
+    known = r"unknown persona 'nobody'.*known personas: ava, kai, ren"
+    with pytest.raises(PersonaError, match=known):
         await intake({"persona": "nobody", "goal": "posts"}, rt)
     assert rt.store is not None and await rt.store.alist_namespaces() == []
 

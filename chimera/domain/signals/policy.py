@@ -1,4 +1,5 @@
-"""Policy checks: sensitive topics, suspected prompt injection, the AI-disclosure label."""
+"""Policy checks: sensitive topics, suspected prompt injection, secrets, the AI-disclosure
+label, repeats of past posts and closeness to the policies' violation examples."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from collections.abc import Sequence
 
 from chimera.domain.memory import Memory
+from chimera.domain.signals.disclosure import Place, disclosure_signal
+from chimera.domain.signals.injection import injection_markers
 from chimera.domain.signals.secrets import secret_flags
 from chimera.domain.types import Signal
 
@@ -36,23 +39,11 @@ SENSITIVE_TOPICS: dict[str, re.Pattern[str]] = {
     ),
 }
 
-_INJECTION = re.compile(
-    r"(ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|rules)|"
-    r"disregard (?:all |any |your )?(?:previous |prior )?(?:instructions|rules|guidelines)|"
-    r"you are now (?:a|an|in)\b|reveal (?:your|the) system prompt|"
-    r"(?:send|transfer|wire) (?:all |the )?(?:funds|money|eth|usdc|tokens?)\b|0x[0-9a-fA-F]{40})",
-    re.IGNORECASE,
-)
-
 
 def sensitive_topics(*texts: str) -> list[str]:
     """Names of the sensitive topics any of the texts touch, in a stable order."""
     joined = "\n".join(texts)
     return [name for name, pattern in SENSITIVE_TOPICS.items() if pattern.search(joined)]
-
-
-def injection_markers(*texts: str) -> list[str]:
-    return sorted({m.group(0) for text in texts for m in _INJECTION.finditer(text)})
 
 
 # Cosine similarity from which a draft counts as a repeat of a past post, or as close to
@@ -69,17 +60,21 @@ def policy_signal(
     past_posts: Sequence[Memory] = (),
     violations: Sequence[Memory] = (),
     weight: float = 0.2,
+    label_place: Place = "end",
+    topics_by_words: bool = True,
 ) -> tuple[Signal, list[str]]:
     """The policy signal and the flags it raises.
 
     Flags interrupt whatever the score; the score itself only drops for fixable lapses.
     ``past_posts`` and ``violations`` are the persona's posts and the policies' violation
-    examples closest to the draft, with their similarity scores.
+    examples closest to the draft, with their similarity scores. ``topics_by_words`` is
+    off when the judge has the learned sensitive-topic classifier (``signals.sensitive``).
     """
     flags: list[str] = []
     reasons: list[str] = []
     score = 1.0
-    for topic in sensitive_topics(draft, brief):
+    # The word lists are the fallback for a judge without the learned classifier.
+    for topic in sensitive_topics(draft, brief) if topics_by_words else []:
         flags.append(f"sensitive:{topic}")
         reasons.append(f"touches a sensitive topic ({topic}): a human must approve")
     markers = injection_markers(draft, brief)
@@ -89,10 +84,11 @@ def policy_signal(
     found, why = secret_flags(draft)
     flags += found
     reasons += why
-    if disclosure_label and disclosure_label.lower() not in draft.lower():
-        flags.append("policy:ai_disclosure_missing")
-        score -= 0.5
-        reasons.append(f"the AI-disclosure label {disclosure_label} is missing")
+    disclosure = disclosure_signal(draft, disclosure_label, label_place)
+    if disclosure.flags:
+        flags += disclosure.flags
+        score -= 0.5 * (1 - disclosure.signal["score"])
+        reasons += disclosure.signal["reasons"]
     repeat = max(past_posts, key=lambda m: m.score, default=None)
     if repeat is not None and repeat.score >= NEAR_DUPLICATE:
         flags.append("policy:near_duplicate")
