@@ -34,6 +34,8 @@ from chimera.domain.errors import InputError
 FORMATS = ("dnli", "jsonl")
 ECE_BINS = 10
 DEFAULT_REPORTS_DIR = Path("evals") / "reports"
+# Reported by chimera.evals.persona_pairs on persona-fact/post pairs.
+RATE_KEY = "agreement_read_as_contradiction_rate"
 
 _LABEL_ALIASES = {
     "entailment": "entailment",
@@ -67,9 +69,20 @@ def normalise_label(raw: object, where: str) -> str:
 
 def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
     """Read labelled pairs; blank lines are skipped, anything else malformed is an error."""
-    path = Path(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    path = Path(path)
+    pairs = [
+        _parse_dnli(line, where) if fmt == "dnli" else _parse_jsonl(line, where)
+        for where, line in numbered_lines(path)
+    ]
+    if not pairs:
+        raise InputError(f"{path}: no pairs in the file")
+    return pairs
+
+
+def numbered_lines(path: Path) -> list[tuple[str, str]]:
+    """The file's non-blank lines, each with where it is (for error messages)."""
     if not path.exists():
         raise InputError(f"data file not found: {path}")
     if not path.is_file():
@@ -78,15 +91,11 @@ def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    pairs: list[LabeledPair] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}: line {number}"
-        pairs.append(_parse_dnli(line, where) if fmt == "dnli" else _parse_jsonl(line, where))
-    if not pairs:
-        raise InputError(f"{path}: no pairs in the file")
-    return pairs
+    return [
+        (f"{path}: line {number}", line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 def _parse_dnli(line: str, where: str) -> LabeledPair:
@@ -241,6 +250,11 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"| contradiction AUROC | {_fmt(report['contradiction_auroc'])} |",
         f"| expected calibration error ({report['reliability']['ece_bins']} bins) | "
         f"{_fmt(report['ece'])} |",
+        *(
+            [f"| agreement read as contradiction | {_fmt(report[RATE_KEY])} |"]
+            if RATE_KEY in report
+            else []
+        ),
         "",
         "| label | precision | recall | F1 | support |",
         "| --- | --- | --- | --- | --- |",

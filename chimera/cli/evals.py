@@ -48,6 +48,13 @@ def _print_readable(report: dict[str, Any], folder: Path) -> None:
     table.add_row("macro-F1", _fmt(report["macro_f1"]))
     table.add_row("contradiction AUROC", _fmt(report["contradiction_auroc"]))
     table.add_row("expected calibration error", _fmt(report["ece"]))
+    if "agreement_read_as_contradiction_rate" in report:
+        table.add_row(
+            "agreement read as contradiction", _fmt(report["agreement_read_as_contradiction_rate"])
+        )
+        table.add_row(
+            "agreement flagged by the judge", _fmt(report["agreement_flagged_by_judge_rate"])
+        )
     out.print(table)
     labels = Table(title="Per label", title_justify="left")
     for column in ("label", "precision", "recall", "F1", "support"):
@@ -60,9 +67,29 @@ def _print_readable(report: dict[str, Any], folder: Path) -> None:
     out.print(f"report: {folder}", highlight=False)
 
 
+def _score_consistency(
+    data: Path | None, pairs: Path | None, fmt: str, out_dir: Path | None
+) -> tuple[dict[str, Any], Path]:
+    """The DNLI-style evaluation of --data, or the judge-view one of --pairs."""
+    if pairs is not None:
+        from chimera.evals.persona_pairs import run_pairs
+
+        return run_pairs(pairs, out_dir)
+    from chimera.evals.nli_eval import run
+
+    assert data is not None  # the command checked that exactly one was given
+    return run(data, fmt, out_dir)
+
+
 @eval_app.command("persona-consistency")
 def persona_consistency(
-    data: Annotated[Path, typer.Option("--data", help="Labelled pairs, one a line.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled (utterance, persona) pairs.")
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option("--pairs", help="Persona-fact/post pairs (JSONL), scored as the judge does."),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="dnli (utterance</s>persona</s>label) or jsonl.")
     ] = "dnli",
@@ -72,10 +99,13 @@ def persona_consistency(
         typer.Option("--out", help="Report folder (default evals/reports/<timestamp>/)."),
     ] = None,
 ) -> None:
-    """Score labelled (utterance, persona) pairs: accuracy, macro-F1, AUROC, calibration."""
-    from chimera.evals.nli_eval import run
-
-    report, folder = execute(lambda: asyncio.to_thread(run, data, fmt, out_dir))
+    """Score labelled (utterance, persona) pairs: accuracy, macro-F1, AUROC, calibration;
+    with --pairs, also how often an agreement is read as a contradiction."""
+    if (data is None) == (pairs is None):
+        fail("give exactly one of --data and --pairs")
+    report, folder = execute(
+        lambda: asyncio.to_thread(_score_consistency, data, pairs, fmt, out_dir)
+    )
     if as_json:
         emit_json({**report, "report_dir": str(folder)})
     else:
