@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from chimera.adapters.nli.scorer import LABELS
 from chimera.domain.errors import InputError
+from chimera.evals.reliability_plot import plot_reliability_diagram
 
 FORMATS = ("dnli", "jsonl")
 ECE_BINS = 10
@@ -317,41 +318,15 @@ def _plot_confusion(report: dict[str, Any], path: Path) -> None:
 
 
 def _plot_reliability(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = report["reliability"]["bins"]
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    width = bins[0]["upper"] - bins[0]["lower"]
-    filled = [b for b in bins if b["count"]]
-    ax.bar(
-        [b["lower"] for b in filled],
-        [b["accuracy"] for b in filled],
-        width=width,
-        align="edge",
-        edgecolor="black",
-        alpha=0.7,
-        label="accuracy in bin",
+    plot_reliability_diagram(
+        report["reliability"]["bins"],
+        path,
+        observed="accuracy",
+        bar_label="accuracy in bin",
+        xlabel="confidence of the predicted label",
+        ylabel="accuracy",
+        title=f"Reliability diagram\nECE {report['ece']:.3f}, n={report['n']}",
     )
-    ax.plot(
-        [b["confidence"] for b in filled],
-        [b["accuracy"] for b in filled],
-        "o",
-        color="darkred",
-        label="mean confidence",
-    )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("confidence of the predicted label")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"Reliability diagram\nECE {report['ece']:.3f}, n={report['n']}")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_report(report: dict[str, Any], out_dir: Path | str | None = None) -> Path:
