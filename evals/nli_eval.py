@@ -112,13 +112,19 @@ def _parse_dnli(line: str, where: str) -> LabeledPair:
     return LabeledPair(utterance, persona, normalise_label(raw, where))
 
 
-def _parse_jsonl(line: str, where: str) -> LabeledPair:
+def json_object(line: str, where: str) -> dict[str, Any]:
+    """The line as a JSON object, or an InputError saying where and what is wrong."""
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object, found {type(row).__name__}")
+    return row
+
+
+def _parse_jsonl(line: str, where: str) -> LabeledPair:
+    row = json_object(line, where)
     for key in ("utterance", "persona", "label"):
         if key not in row:
             raise InputError(f"{where}: missing field {key!r}")

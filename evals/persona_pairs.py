@@ -17,7 +17,6 @@ score), accuracy per kind, and the agreements read as contradictions, named.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from chimera.domain.signals.persona_consistency import CONTRADICTION_FLOOR, draf
 from chimera.evals.nli_eval import (
     Scorer,
     compute_metrics,
+    json_object,
     normalise_label,
     numbered_lines,
     write_report,
@@ -51,12 +51,7 @@ class PersonaPostPair:
 
 
 def _parse_pair(line: str, where: str) -> PersonaPostPair:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
-    if not isinstance(row, dict):
-        raise InputError(f"{where}: expected a JSON object, found {type(row).__name__}")
+    row = json_object(line, where)
     for key in ("id", "persona", "fact", "post", "label"):
         if not isinstance(row.get(key), str) or not row[key].strip():
             raise InputError(f"{where}: field {key!r} must be a non-empty string")

@@ -40,10 +40,16 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A titled table: the first column names things (left), the others are figures (right)."""
+    table = Table(title=title, title_justify="left")
+    for position, column in enumerate(columns):
+        table.add_column(column, justify="right" if position else "left")
+    return table
+
+
 def _print_readable(report: dict[str, Any], folder: Path) -> None:
-    table = Table(title=f"Persona consistency ({report['n']} pairs)", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table = _table(f"Persona consistency ({report['n']} pairs)", ("metric", "value"))
     table.add_row("3-way accuracy", _fmt(report["accuracy"]))
     table.add_row("macro-F1", _fmt(report["macro_f1"]))
     table.add_row("contradiction AUROC", _fmt(report["contradiction_auroc"]))
@@ -56,9 +62,7 @@ def _print_readable(report: dict[str, Any], folder: Path) -> None:
             "agreement flagged by the judge", _fmt(report["agreement_flagged_by_judge_rate"])
         )
     out.print(table)
-    labels = Table(title="Per label", title_justify="left")
-    for column in ("label", "precision", "recall", "F1", "support"):
-        labels.add_column(column, justify="left" if column == "label" else "right")
+    labels = _table("Per label", ("label", "precision", "recall", "F1", "support"))
     for name, row in report["per_label"].items():
         labels.add_row(
             name, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), str(row["support"])
@@ -113,18 +117,16 @@ def persona_consistency(
 
 
 def _print_gate(report: dict[str, Any]) -> None:
-    table = Table(title=f"Gate ({report['n']} drafts)", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table = _table(f"Gate ({report['n']} drafts)", ("metric", "value"))
     for key in (
         "false_publish_rate", "outright_publish_rate", "false_review_rate", "auroc", "ece",
         "p50_seconds", "p95_seconds",
     ):  # fmt: skip
         table.add_row(key, _fmt(report[key]))
     out.print(table)
-    per = Table(title="Per category", title_justify="left")
-    for column in ("category", "n", "false publish", "outright publish", "false review"):
-        per.add_column(column, justify="left" if column == "category" else "right")
+    per = _table(
+        "Per category", ("category", "n", "false publish", "outright publish", "false review")
+    )
     for name, m in report["per_category"].items():
         per.add_row(
             escape(name), str(m["n"]), _fmt(m["false_publish_rate"]),
