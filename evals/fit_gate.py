@@ -48,6 +48,10 @@ SENSITIVE = ("sensitive_plain", "sensitive_subtle")
 # The head may flag at most this share of the fit split's other drafts (out of fold).
 MAX_FALSE_SENSITIVE = 0.01
 FOLDS = 5
+# Regularisation and calibration were chosen by nested grouped cross-validation on the
+# fit split alone (out-of-fold ECE: isotonic 0.027-0.040 against Platt 0.045-0.078 and
+# none 0.052-0.089, for C from 0.3 to 10): never by the holdout figures.
+COMBINER_C = 3.0
 SEED = 0
 
 
@@ -96,7 +100,7 @@ def fit_combiner(
     groups = [topic_block(c) for c in cases]
     oof = np.zeros(len(results))
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-        model = LogisticRegression(C=1.0, max_iter=2000)
+        model = LogisticRegression(C=COMBINER_C, max_iter=2000)
         model.fit(x[train], y[train])
         oof[test] = model.predict_proba(x[test])[:, 1]
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
@@ -105,7 +109,7 @@ def fit_combiner(
         (round(float(a), 6), round(float(b), 6))
         for a, b in zip(isotonic.X_thresholds_, isotonic.y_thresholds_, strict=True)
     ]
-    model = LogisticRegression(C=1.0, max_iter=2000)
+    model = LogisticRegression(C=COMBINER_C, max_iter=2000)
     model.fit(x, y)
     combiner = {
         "weights": {
@@ -121,7 +125,7 @@ def fit_combiner(
     return combiner, report
 
 
-async def fit(data: Path, out: Path) -> dict[str, Any]:
+async def fit(data: Path, out: Path, cache: Path | None = None) -> dict[str, Any]:
     if out != fitted.SHIPPED_FILE or os.environ.get(fitted.FIT_ENV):
         os.environ[fitted.FIT_ENV] = str(out)  # the judge must read the fit being written
     cases, personas = load_cases(data, "fit")
@@ -136,9 +140,18 @@ async def fit(data: Path, out: Path) -> dict[str, Any]:
         chat_model=load_chat_model,
         nli_scorer=get_scorer(),
     )
-    results = await judge_cases(Context(services=services), services, cases, personas)
+    if cache is not None and cache.is_file():
+        results = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+    else:
+        results = await judge_cases(Context(services=services), services, cases, personas)
+        if cache is not None:
+            cache.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
+    # The head's own fit drafts would read as cleanly sorted: its score and its flag are
+    # taken out of fold instead.
     for result, p in zip(results, oof, strict=True):
         result["signals"]["sensitive"] = round(1 - float(p), 4)
+        others = [f for f in result["flags"] if not f.startswith("sensitive:")]
+        result["signals"]["flags"] = 0.0 if others or p >= head.threshold else 1.0
     combiner, combiner_report = fit_combiner(results, cases)
     payload = {
         "format": "chimera-gate-fit/1",
@@ -157,8 +170,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=fitted.SHIPPED_FILE)
+    parser.add_argument(
+        "--cache", type=Path, help="Keep the judged fit drafts here, and reuse them if present."
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(fit(args.data, args.out)), indent=1))
+    print(json.dumps(asyncio.run(fit(args.data, args.out, args.cache)), indent=1))
 
 
 if __name__ == "__main__":

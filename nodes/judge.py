@@ -121,6 +121,16 @@ async def judge_draft(
         *(Signal(**{**d.signal, "weight": combiner.weight(d.signal["name"])}) for d in detections),
     ]
     flags = list(dict.fromkeys([*flags, *(f for d in detections for f in d.flags)]))
+    # Whether anything interrupts is itself evidence: a fitted combiner reads it, so a
+    # flagged draft's confidence says it will not publish.
+    signals.append(
+        Signal(
+            name="flags",
+            score=0.0 if flags else 1.0,
+            weight=combiner.weight("flags"),
+            reasons=[f"raised: {', '.join(flags)}" if flags else "no flag raised"],
+        )
+    )
     confidence = combiner.combine(signals)
     review_t, publish_t = ctx.thresholds_for(persona.get("thresholds") or {})
     route = route_for(confidence, flags, review_t, publish_t)

@@ -234,7 +234,10 @@ def list_command(
     for column in ("run", "suite", "models", "finished", "metrics"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        metrics = ", ".join(f"{k}={v}" for k, v in row["metrics"].items())
+        # Numbers only: a gate run also keeps its reliability bins, for the studio.
+        metrics = ", ".join(
+            f"{k}={v}" for k, v in row["metrics"].items() if not isinstance(v, dict | list)
+        )
         models = ", ".join(f"{k}={v}" for k, v in row["models"].items())
         table.add_row(row["run_id"], row["suite"], models, row["finished_at"][:19], metrics)
     out.print(table)

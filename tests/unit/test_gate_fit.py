@@ -91,3 +91,27 @@ def test_a_fit_named_by_the_environment_is_read_or_refused(
             fitted.shipped_combiner()
     finally:
         fitted.clear_cache()
+
+
+async def test_the_judge_reports_whether_anything_interrupts_as_a_signal() -> None:
+    from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
+    from chimera.adapters.memory.postgres import in_memory_store
+    from chimera.adapters.models.factory import load_chat_model
+    from chimera.adapters.persona_files import load_persona
+    from chimera.domain.types import Task
+    from chimera.graphs.context import Context
+    from chimera.graphs.services import Services
+    from chimera.nodes.judge import judge_draft
+
+    services = Services(
+        publisher=InMemoryPublisher(), audit=InMemoryAuditLog(), chat_model=load_chat_model
+    )
+    ava, task = load_persona("ava"), Task(id="t", kind="post", topic="thrifting", brief="b")
+    store = in_memory_store()
+    clean = "Thrifted a wool blazer for $9, worn 45 times: 20 cents a wear. ♻️ #thrifting #AI"
+    for draft, score in ((clean, 1.0), ("Call me on (210) 555-0147 ♻️ #thrifting #AI", 0.0)):
+        verdict = (
+            await judge_draft(Context(services=services), services, store, ava, task, draft)
+        ).verdict
+        [flags] = [s for s in verdict["signals"] if s["name"] == "flags"]
+        assert flags["score"] == score and (verdict["route"] == "review") == (score == 0.0)

@@ -38,6 +38,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "links",
     "language",
     "sensitive",
+    "flags",
 )
 
 

@@ -16,12 +16,15 @@ from chimera.domain.signals.detection import Detection, detection
 EMPTY_FLAG = "content:empty"
 _PLACEHOLDERS = re.compile(
     r"lorem ipsum|dolor sit amet|\[(?:insert|your|topic|tip|name|link|placeholder)[^\]]*\]|"
-    r"\{\{?\s*\w+\s*\}?\}|<(?:insert|topic|tip)[^>]*>|\bTODO\b|\bTBD\b|\bplaceholder\b|"
+    r"\{\{?\s*\w+\s*\}?\}|<(?:insert|topic|tip)[^>]*>|(?-i:\bTODO\b|\bTBD\b)|\bplaceholder\b|"
     r"your (?:text|caption|post) here|"
     r"what it is,? (?:and )?why it matters|one concrete tip|one practical tip followers|"
     r"(?:a|one) (?:short )?(?:personal story|common myth|question) (?:that|about it)|"
     r"the small numbers behind it|a beginner's three-step checklist|"
-    r"(?:tip|fact|number|story) goes here|\bas an ai language model\b",
+    r"(?:tip|fact|number|story) goes here|\bas an ai language model\b|"
+    r"\[[^\]\n]{1,40}\]|_{3,}|\bitem [a-c]\b|\b(?:coming soon|stay tuned|more soon)\b|"
+    r"here is a tip about|\bpart 1 of \d+\b|\bpróximamente\b|\bestad atentos\b|"
+    r"pendiente de redactar|qué es,? por qué importa|un consejo concreto",
     re.IGNORECASE,
 )
 # Openers that announce a post rather than say something.

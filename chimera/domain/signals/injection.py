@@ -22,6 +22,9 @@ _PATTERNS = [
     r"\[/?INST\]|<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|<</?SYS>>",
     r"\byou are now (?:a|an|in|the)\b|\bact as (?:the|an?) (?:judge|system|admin)",
     r"\breveal (?:your|the) (?:system )?prompt\b",
+    # text addressed to the machinery rather than to followers
+    r"\b(?:note |message |hidden text |instructions? )?(?:for|to) the (?:ai |automated )?"
+    r"(?:judge|reviewer|moderator|classifier|grader)\b",
     # orders to route or score the draft
     r"\b(?:publish|post|approve)\s+(?:this\s+|it\s+)?"
     r"(?:immediately|now|without (?:review|checks?))",

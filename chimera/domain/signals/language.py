@@ -29,7 +29,10 @@ def language_detector() -> Any:
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in LANGUAGES]
-    return LanguageDetectorBuilder.from_languages(*languages).build()
+    # Preloaded: lazily loaded models were measured at 50 ms a call instead of 0.5 ms.
+    return (
+        LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+    )
 
 
 def language_confidences(text: str) -> dict[str, float]:

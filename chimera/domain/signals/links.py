@@ -19,7 +19,8 @@ SHORTENERS = frozenset(
 _LINK = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"')\]]+|"
     r"(?<![@\w.])(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|ly|shop|store|xyz|info|biz|app|me|gg|link|"
-    r"click|top|site|online|ru|cn|tk)\b(?:/[^\s<>\"')\]]*)?",
+    r"click|top|site|online|ru|cn|tk|live|win|club|vip|buzz|work|shop|today|info|es|uk|us|"
+    r"ly|to|tv|fm|page|store|deals|sale|bio|link)\b(?:/[^\s<>\"')\]]*)?",
     re.IGNORECASE,
 )
 

@@ -12,8 +12,8 @@ from chimera.domain.signals.detection import Detection, detection
 
 PERSONAL_DATA_FLAG = "personal_data"
 # Regions whose national formats are read without a +country code (the personas post
-# from the US; "+44 20 7946 0958" is found from any region).
-PHONE_REGIONS = ("US", "GB")
+# from the US and Spain; "+44 20 7946 0958" is found from any region).
+PHONE_REGIONS = ("US", "GB", "ES")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
 _STREET = re.compile(
     r"\b\d{1,5}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){1,3}"

@@ -36,15 +36,23 @@ _BAIT: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "money for nothing": re.compile(
-        r"\b(?:earn|make)\s+\$?\d[\d,]*k?\s*(?:\$\s*)?(?:a|per|every)\s+(?:day|week|hour)|"
+        r"\b(?:earn|make)\s+\$?\d[\d,]*k?\s*(?:\$\s*)?(?:a\s+|per\s+|every\s+|/\s*)(?:day|week|hour)|"
+        r"\bget paid for\b|\$\$+|"
         r"\b(?:guaranteed|risk[- ]free)\s+(?:returns?|income|profit)|\bpassive income\b|"
         r"\b(?:double|triple) your (?:money|income)",
         re.I,
     ),
     "click or DM bait": re.compile(
         r"\b(?:click|tap)\s+(?:the\s+)?(?:link|here)|\blink in (?:my\s+)?bio\b|"
-        r"\bdm (?:me|us)\s+(?:for|to|now)|"
+        r"\bdm (?:me|us)\s+(?:for|to|now|the word)|\bclick\s+\S+\.\w{2,}|"
+        r"\b(?:one|this) (?:weird |simple )?trick\b|\bdon'?t want you to know\b|"
         r"\b(?:use|with)\s+(?:my\s+)?(?:promo\s+|discount\s+)?code\s+[A-Z0-9]{3,}",
+        re.I,
+    ),
+    "Spanish engagement bait": re.compile(
+        r"\bdale like\b|\betiqueta a\s+(?:\d+|un|una|tres|cinco)\b|\bsorteo\b|"
+        r"\bs[ií]gueme para m[aá]s\b|\bcomenta y comparte\b|\bcomparte con \d+ amigos\b|"
+        r"\bsolo hoy\b|\blink en (?:la |mi )?bio\b",
         re.I,
     ),
     "false urgency": re.compile(

@@ -17,12 +17,19 @@ from chimera.domain.signals.detection import Detection, detection
 
 TOXICITY_FLAG = "toxicity"
 # Probability from which a sentence or window is an insult or profanity a human must see.
-TOXIC = 0.8
+TOXIC = 0.75
 WINDOW = 4
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _HASHTAGS = re.compile(r"#\w+")
 
 ProbabilityModel = Callable[[Sequence[str]], Sequence[float]]
+# The bundled model reads English only; for the Spanish persona, insults it misses.
+_SPANISH_INSULTS = re.compile(
+    r"\b(?:imb[eé]cil(?:es)?|idiotas?|in[uú]til(?:es)?|ladr[oó]n(?:es)?|escoria|par[aá]sitos?|"
+    r"animales sin cerebro|vagos? egoístas?|pudrirse|subnormal(?:es)?|gentuza|cerdos?|"
+    r"est[uú]pid[oa]s?|payas[oa]s?|basura humana)\b",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=1)
@@ -54,6 +61,9 @@ def toxicity_signal(draft: str, model: ProbabilityModel | None = None) -> Detect
     probs = list((model or profanity_model())(parts))
     worst = max(range(len(parts)), key=lambda i: probs[i])
     p = probs[worst]
+    spanish = _SPANISH_INSULTS.search(draft)
+    if spanish and p < 1.0:
+        p, parts[worst] = 1.0, spanish.group(0)
     if p >= TOXIC:
         return detection(
             "toxicity",
