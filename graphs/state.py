@@ -78,6 +78,9 @@ class TaskState(TaskInput, TaskOutput):
     draft: str
     # Why the task could not be drafted (the swarm gave up on it); empty when it was.
     failure: str
+    # What the normaliser removed from the worker's reply (hidden_characters): flags the
+    # judge adds to its own.
+    draft_flags: list[str]
     verdict: Verdict
     review: ReviewMode
     reviewer: str

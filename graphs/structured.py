@@ -42,13 +42,14 @@ def _missing_output_detail(raw: object) -> str:
     return "no structured output in the reply"
 
 
-def _cleaned(parsed: T, node: str) -> T:
+def _cleaned(parsed: T, node: str, keep_hidden: bool) -> T:
     """The reply's text fields through the one normaliser: escapes and hidden characters
-    removed; a NUL is a reply that cannot be stored (ModelOutputError, not a crash)."""
+    removed (hidden ones kept with ``keep_hidden``); a NUL is a reply that cannot be
+    stored (ModelOutputError, not a crash)."""
 
     def clean_value(value: Any) -> Any:
         if isinstance(value, str):
-            return clean(value, what="the reply").text
+            return clean(value, what="the reply", keep_hidden=keep_hidden).text
         if isinstance(value, list):
             return [clean_value(v) for v in value]
         return value
@@ -61,16 +62,22 @@ def _cleaned(parsed: T, node: str) -> T:
 
 
 async def structured_call(
-    model: BaseChatModel, schema: type[T], messages: Sequence[BaseMessage], *, node: str
+    model: BaseChatModel,
+    schema: type[T],
+    messages: Sequence[BaseMessage],
+    *,
+    node: str,
+    keep_hidden: bool = False,
 ) -> T:
     """Ask ``model`` for an instance of ``schema``; a reply that does not parse raises
     ModelOutputError naming the node and the schema. Transport errors and timeouts
-    propagate as the provider raised them."""
+    propagate as the provider raised them. ``keep_hidden`` leaves invisible characters
+    in the reply's text for the caller to remove and flag (the worker's draft)."""
     runnable = model.with_structured_output(schema, include_raw=True, **_structured_options(model))
     reply = await runnable.ainvoke(list(messages))
     parsed = reply.get("parsed") if isinstance(reply, dict) else None
     if isinstance(parsed, schema):
-        return _cleaned(parsed, node)
+        return _cleaned(parsed, node, keep_hidden)
     error = reply.get("parsing_error") if isinstance(reply, dict) else None
     if isinstance(error, ValidationError):
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())

@@ -16,7 +16,7 @@ from typing import Any, cast
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
-from chimera.domain.gate import route_for
+from chimera.domain.gate import route_for, with_flags
 from chimera.domain.memory import Recollection
 from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.disclosure import label_place
@@ -160,7 +160,10 @@ async def judge(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         draft,
         own_post=(thread_id_of(runtime), task["id"]),
     )
-    verdict = judged.verdict
+    verdict = with_flags(
+        judged.verdict, state.get("draft_flags") or [],
+        *ctx.thresholds_for(persona.get("thresholds") or {}),
+    )  # fmt: skip
     result = TaskResult(
         task_id=task["id"],
         attempt=attempt,

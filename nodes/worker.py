@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
+from chimera.domain.hygiene import clean
 from chimera.domain.memory import Recollection
 from chimera.domain.swarm import (
     DraftJob,
@@ -44,7 +45,9 @@ async def write_draft(
     messages = worker_messages(
         ctx.worker_prompt, persona, task, feedback, ctx.disclosure_label, memory, posted
     )
-    draft = await structured_call(model, Draft, messages, node="worker")
+    # Invisible characters stay in: the worker node removes and flags them, and a judge
+    # outside the graph (evals, replays) sees them as a reader's model would.
+    draft = await structured_call(model, Draft, messages, node="worker", keep_hidden=True)
     return draft, memory
 
 
@@ -110,6 +113,9 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         )
         verdict = critical_failure_verdict(outcome["error"])
         return {"draft": "", "attempt": attempt, "failure": outcome["error"], "verdict": verdict}
+    # Invisible characters are removed from what is stored and published, and flagged:
+    # they are a known way to hide instructions from the people who read the text.
+    cleaned = clean(outcome["text"], what="the draft")
     await audit(
         runtime,
         "drafted",
@@ -117,7 +123,8 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         task_id=task["id"],
         payload={
             "attempt": attempt,
-            "text": outcome["text"],
+            "text": cleaned.text,
+            "flags": cleaned.flags,
             "notes": outcome["notes"],
             "feedback": feedback,
             "recalled": outcome["recalled"],
@@ -125,4 +132,4 @@ async def worker(state: TaskState, runtime: Runtime[Context]) -> dict[str, Any]:
         },
         dedupe=f"{task['id']}:{attempt}:drafted",
     )
-    return {"draft": outcome["text"], "attempt": attempt, "failure": ""}
+    return {"draft": cleaned.text, "draft_flags": cleaned.flags, "attempt": attempt, "failure": ""}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chimera.domain.types import Route
+from chimera.domain.types import Route, Verdict
 
 
 def route_for(
@@ -17,3 +17,21 @@ def route_for(
     if confidence > publish_threshold:
         return "publish"
     return "async_review"
+
+
+def with_flags(
+    verdict: Verdict, flags: Sequence[str], review_threshold: float, publish_threshold: float
+) -> Verdict:
+    """``verdict`` with flags found before the judge (what the normaliser removed from
+    the draft) added, and its route chosen again: a flag interrupts."""
+    new = [f for f in flags if f not in verdict["flags"]]
+    if not new:
+        return verdict
+    merged = [*verdict["flags"], *new]
+    return Verdict(
+        confidence=verdict["confidence"],
+        signals=verdict["signals"],
+        flags=merged,
+        route=route_for(verdict["confidence"], merged, review_threshold, publish_threshold),
+        reasons=[*verdict["reasons"], *(f"draft: {f} removed before judging" for f in new)],
+    )

@@ -44,9 +44,10 @@ class Cleaned:
     flags: list[str] = field(default_factory=list)
 
 
-def clean(text: str, *, what: str) -> Cleaned:
+def clean(text: str, *, what: str, keep_hidden: bool = False) -> Cleaned:
     """``text`` made safe to store, publish and show, with flags for what was removed.
-    ``what`` names the text in the error a NUL raises (e.g. "the goal")."""
+    ``what`` names the text in the error a NUL raises (e.g. "the goal"). ``keep_hidden``
+    leaves invisible characters in, for a caller that removes and flags them later."""
     if "\x00" in text:
         raise InputError(
             f"{what} contains a NUL character (at offset {text.index(chr(0))}): remove it"
@@ -56,7 +57,7 @@ def clean(text: str, *, what: str) -> Cleaned:
     stripped = _CONTROL.sub("", _ESCAPE.sub("", text))
     if stripped != text:
         flags.append(CONTROL_FLAG)
-    visible = _HIDDEN.sub("", stripped)
+    visible = stripped if keep_hidden else _HIDDEN.sub("", stripped)
     if visible != stripped:
         flags.append(HIDDEN_FLAG)
     return Cleaned(visible, flags)

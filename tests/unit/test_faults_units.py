@@ -111,3 +111,11 @@ def test_a_lease_holder_is_dead_only_when_its_process_on_this_host_is_gone() -> 
     assert not _holder_is_dead(f"{host}:{os.getpid()}:abc")  # alive: this very process
     assert not _holder_is_dead(f"elsewhere:{gone}:abc")  # another machine: its lease lapses
     assert not _holder_is_dead("garbled")
+
+
+def test_clean_can_leave_hidden_characters_for_a_later_step() -> None:
+    from chimera.domain.hygiene import clean
+
+    kept = clean("a\u200bb\x1b[31m", what="x", keep_hidden=True)
+    assert kept.text == "a\u200bb" and kept.flags == ["control_characters"]
+    assert clean(kept.text, what="x").flags == ["hidden_characters"]

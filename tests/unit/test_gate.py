@@ -58,3 +58,16 @@ def test_calibrated_combiner_is_logistic() -> None:
     assert combiner.calibrated
     assert combiner.confidence({"rubric": 0.75, "policy": 0.0}) == pytest.approx(0.5)
     assert combiner.confidence({"rubric": 1.0, "policy": 1.0}) == pytest.approx(0.9526, abs=1e-4)
+
+
+def test_flags_found_before_the_judge_interrupt_and_say_why() -> None:
+    from chimera.domain.gate import with_flags
+    from chimera.domain.types import Verdict
+
+    clean = Verdict(confidence=0.97, signals=[], flags=[], route="publish", reasons=["fine"])
+    flagged = with_flags(clean, ["hidden_characters"], 0.7, 0.9)
+    assert flagged["route"] == "review" and flagged["flags"] == ["hidden_characters"]
+    assert flagged["reasons"][-1] == "draft: hidden_characters removed before judging"
+    assert with_flags(clean, [], 0.7, 0.9) is clean
+    again = with_flags(flagged, ["hidden_characters"], 0.7, 0.9)
+    assert again["flags"] == ["hidden_characters"]  # once
