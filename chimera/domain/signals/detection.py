@@ -22,7 +22,8 @@ def detection(
     name: str, score: float, reasons: list[str], flags: list[str] | None = None, weight: float = 0.0
 ) -> Detection:
     """A detection with its score clipped to [0, 1] and rounded like every signal's."""
-    clipped = round(min(1.0, max(0.0, score)), 4)
+    # float(): a numpy score would reach the checkpoint, which cannot serialise it.
+    clipped = round(min(1.0, max(0.0, float(score))), 4)
     return Detection(
         signal=Signal(name=name, score=clipped, weight=weight, reasons=reasons),
         flags=list(dict.fromkeys(flags or [])),

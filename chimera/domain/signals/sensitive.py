@@ -62,7 +62,7 @@ class SensitiveHead:
 
     def probability(self, vector: np.ndarray) -> float:
         z = float(np.asarray(vector, dtype=np.float64) @ self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def topic(self, vector: np.ndarray) -> str:
         v = np.asarray(vector, dtype=np.float64)
