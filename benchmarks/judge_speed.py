@@ -21,7 +21,6 @@ graph against a bare LangGraph graph of the same shape.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import operator
 import shutil
 import statistics
@@ -42,7 +41,7 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from benchmarks.memory_search import percentiles_ms
-from benchmarks.report import publish
+from benchmarks.report import parse_with_report_options, run_and_publish
 from chimera.adapters.memory.postgres import in_memory_store
 from chimera.app.wiring import in_memory_services
 from chimera.evals.gate import judge_cases
@@ -264,16 +263,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=5, help="tasks in the goal")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each graph")
     parser.add_argument("--checkpointer", choices=("postgres", "memory"), default="postgres")
-    parser.add_argument("--database-url", help="an empty database (default: embedded)")
-    parser.add_argument("--json", action="store_true")
-    return parser.parse_args(argv)
+    return parse_with_report_options(parser, argv, "an empty database (default: embedded)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    report = asyncio.run(measure(args))
-    publish("judge_speed", report, args.json, render)
-    return 0
+    return run_and_publish("judge_speed", parse_args(argv), measure, render)
 
 
 if __name__ == "__main__":

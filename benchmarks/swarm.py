@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
-import operator
 import os
 import secrets
 import shutil
@@ -41,12 +40,9 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
-from typing_extensions import TypedDict
-
+from benchmarks.judge_speed import bare_graph
 from benchmarks.report import publish
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
@@ -103,64 +99,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-# -- the bare graph: the same shape, every node instant --------------------------------------
-
-
-class BareState(TypedDict):
-    goal: str
-    tasks: list[dict[str, str]]
-    results: Annotated[list[dict[str, Any]], operator.add]
-    summary: str
-
-
-class BareTaskOut(TypedDict):
-    results: Annotated[list[dict[str, Any]], operator.add]
-
-
-class BareTask(BareTaskOut):
-    task: dict[str, str]
-    draft: str
-    confidence: float
-
-
-def bare_builder() -> StateGraph[Any, Any, Any, Any]:
-    async def planner(state: BareState) -> dict[str, Any]:
-        topics = state["goal"].split(":", 1)[1].split(",")
-        return {"tasks": [{"id": f"t{i}", "topic": t.strip()} for i, t in enumerate(topics, 1)]}
-
-    async def worker(state: BareTask) -> dict[str, Any]:
-        return {"draft": f"a post on {state['task']['topic']} #AI"}
-
-    async def judge(state: BareTask) -> dict[str, Any]:
-        return {"confidence": 0.95}
-
-    async def publish_(state: BareTask) -> dict[str, Any]:
-        return {"results": [{"task_id": state["task"]["id"], "text": state["draft"]}]}
-
-    async def summary(state: BareState) -> dict[str, Any]:
-        return {"summary": f"{len(state['results'])} published"}
-
-    task = StateGraph(BareTask, output_schema=BareTaskOut)
-    task.add_node("worker", worker)
-    task.add_node("judge", judge)
-    task.add_node("publish", publish_)
-    task.add_edge(START, "worker")
-    task.add_edge("worker", "judge")
-    task.add_edge("judge", "publish")
-    task.add_edge("publish", END)
-    graph = StateGraph(BareState)
-    graph.add_node("planner", planner)
-    graph.add_node("task", task.compile())
-    graph.add_node("summary", summary)
-    graph.add_edge(START, "planner")
-    graph.add_conditional_edges(
-        "planner", lambda s: [Send("task", {"task": t}) for t in s["tasks"]], ["task"]
-    )
-    graph.add_edge("task", "summary")
-    graph.add_edge("summary", END)
-    return graph
-
-
 async def _timed_goals(graph: Any, goals: int, tasks: int, context: Any, inputs: Any) -> float:
     """Mean seconds per goal, goals run one after another on new threads."""
     run = secrets.token_hex(3)
@@ -173,7 +111,7 @@ async def _timed_goals(graph: Any, goals: int, tasks: int, context: Any, inputs:
 
 async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) -> dict[str, Any]:
     persona = load_persona("ava")
-    bare = bare_builder().compile(checkpointer=db.checkpointer)
+    bare = bare_graph(db.checkpointer)  # judge_speed's: the same shape, every node instant
     out_services = replace(postgres_services(db), nli_scorer=None)
     chimera_out = builder.compile(checkpointer=db.checkpointer)
     store = await open_postgres_store(db.pool)

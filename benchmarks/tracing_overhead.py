@@ -16,7 +16,6 @@ Run from the project root::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import tempfile
@@ -27,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import publish
+from benchmarks.report import parse_with_report_options, run_and_publish
 
 GOAL = "posts on: thrifting and clothing repair"
 TRACING_ENV = ("LANGSMITH_TRACING", "LANGSMITH_ENDPOINT", "LANGSMITH_API_KEY",
@@ -161,16 +160,13 @@ def render(report: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--database-url", help="a PostgreSQL for checkpoints (default: embedded)")
-    parser.add_argument("--json", action="store_true")
-    return parser.parse_args(argv)
+    return parse_with_report_options(
+        parser, argv, "a PostgreSQL for checkpoints (default: embedded)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    report = asyncio.run(main_async(args))
-    publish("tracing_overhead", report, args.json, render)
-    return 0
+    return run_and_publish("tracing_overhead", parse_args(argv), main_async, render)
 
 
 if __name__ == "__main__":

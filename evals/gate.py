@@ -217,9 +217,9 @@ async def run_gate_eval(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[EvalRun, dict[str, Any]]:
     """Load and check every line, judge the drafts, and summarise: the EvalRun to keep
-    (its metrics the headline numbers, which ``eval list`` and ``eval compare`` show; its
-    results the per-draft verdicts, categories included) and the full report (JSON keys
-    as in ``summarize``: per category, confusion, reliability bins)."""
+    (its metrics the headline numbers, which ``eval list`` and ``eval compare`` show, and
+    the reliability bins, which the studio plots; its results the per-draft verdicts,
+    categories included) and the full report (JSON keys as in ``summarize``)."""
     cases, personas = load_cases(data, split)
     results = await judge_cases(
         context, services, cases, personas, combiner_from=combiner_from, progress=progress
@@ -232,5 +232,6 @@ async def run_gate_eval(
     )
     run.results = results
     report = summarize(results)
-    run.metrics = {k: v for k, v in report.items() if not isinstance(v, dict)}
+    kept = {k: v for k, v in report.items() if not isinstance(v, dict)}
+    run.metrics = {**kept, "reliability": report["reliability"]}
     return run, report

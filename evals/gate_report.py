@@ -10,6 +10,7 @@ from typing import Any
 
 from chimera.domain.errors import InputError
 from chimera.evals.gate import ROUTES, worst_cases
+from chimera.evals.reliability_plot import plot_reliability_diagram
 
 _RATES = (
     ("false_publish_rate", "false publish rate (review drafts published at all)"),
@@ -98,43 +99,17 @@ def report_markdown(report: dict[str, Any], worst: list[dict[str, Any]]) -> str:
 
 
 def plot_reliability(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = report["reliability"]["bins"]
-    filled = [b for b in bins if b["count"]]
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    ax.bar(
-        [b["lower"] for b in filled],
-        [b["publish_share"] for b in filled],
-        width=bins[0]["upper"] - bins[0]["lower"],
-        align="edge",
-        edgecolor="black",
-        alpha=0.7,
-        label="share labelled publish",
-    )
-    ax.plot(
-        [b["confidence"] for b in filled],
-        [b["publish_share"] for b in filled],
-        "o",
-        color="darkred",
-        label="mean confidence",
-    )
-    for b in filled:
-        ax.annotate(str(b["count"]), (b["lower"] + 0.05, 0.02), ha="center", fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("judge confidence")
-    ax.set_ylabel("share of drafts labelled publish")
     ece = "n/a" if report["ece"] is None else f"{report['ece']:.3f}"
-    ax.set_title(f"Gate reliability\nECE {ece}, n={report['n']}")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plot_reliability_diagram(
+        report["reliability"]["bins"],
+        path,
+        observed="publish_share",
+        bar_label="share labelled publish",
+        xlabel="judge confidence",
+        ylabel="share of drafts labelled publish",
+        title=f"Gate reliability\nECE {ece}, n={report['n']}",
+        annotate_counts=True,
+    )
 
 
 def write_report(report: dict[str, Any], results: list[dict[str, Any]], folder: Path | str) -> Path:

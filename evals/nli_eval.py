@@ -30,10 +30,13 @@ from sklearn.metrics import roc_auc_score
 
 from chimera.adapters.nli.scorer import LABELS
 from chimera.domain.errors import InputError
+from chimera.evals.reliability_plot import plot_reliability_diagram
 
 FORMATS = ("dnli", "jsonl")
 ECE_BINS = 10
 DEFAULT_REPORTS_DIR = Path("evals") / "reports"
+# Reported by chimera.evals.persona_pairs on persona-fact/post pairs.
+RATE_KEY = "agreement_read_as_contradiction_rate"
 
 _LABEL_ALIASES = {
     "entailment": "entailment",
@@ -67,9 +70,20 @@ def normalise_label(raw: object, where: str) -> str:
 
 def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
     """Read labelled pairs; blank lines are skipped, anything else malformed is an error."""
-    path = Path(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    path = Path(path)
+    pairs = [
+        _parse_dnli(line, where) if fmt == "dnli" else _parse_jsonl(line, where)
+        for where, line in numbered_lines(path)
+    ]
+    if not pairs:
+        raise InputError(f"{path}: no pairs in the file")
+    return pairs
+
+
+def numbered_lines(path: Path) -> list[tuple[str, str]]:
+    """The file's non-blank lines, each with where it is (for error messages)."""
     if not path.exists():
         raise InputError(f"data file not found: {path}")
     if not path.is_file():
@@ -78,15 +92,11 @@ def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    pairs: list[LabeledPair] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}: line {number}"
-        pairs.append(_parse_dnli(line, where) if fmt == "dnli" else _parse_jsonl(line, where))
-    if not pairs:
-        raise InputError(f"{path}: no pairs in the file")
-    return pairs
+    return [
+        (f"{path}: line {number}", line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 def _parse_dnli(line: str, where: str) -> LabeledPair:
@@ -102,13 +112,19 @@ def _parse_dnli(line: str, where: str) -> LabeledPair:
     return LabeledPair(utterance, persona, normalise_label(raw, where))
 
 
-def _parse_jsonl(line: str, where: str) -> LabeledPair:
+def json_object(line: str, where: str) -> dict[str, Any]:
+    """The line as a JSON object, or an InputError saying where and what is wrong."""
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object, found {type(row).__name__}")
+    return row
+
+
+def _parse_jsonl(line: str, where: str) -> LabeledPair:
+    row = json_object(line, where)
     for key in ("utterance", "persona", "label"):
         if key not in row:
             raise InputError(f"{where}: missing field {key!r}")
@@ -241,6 +257,11 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"| contradiction AUROC | {_fmt(report['contradiction_auroc'])} |",
         f"| expected calibration error ({report['reliability']['ece_bins']} bins) | "
         f"{_fmt(report['ece'])} |",
+        *(
+            [f"| agreement read as contradiction | {_fmt(report[RATE_KEY])} |"]
+            if RATE_KEY in report
+            else []
+        ),
         "",
         "| label | precision | recall | F1 | support |",
         "| --- | --- | --- | --- | --- |",
@@ -303,41 +324,15 @@ def _plot_confusion(report: dict[str, Any], path: Path) -> None:
 
 
 def _plot_reliability(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = report["reliability"]["bins"]
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    width = bins[0]["upper"] - bins[0]["lower"]
-    filled = [b for b in bins if b["count"]]
-    ax.bar(
-        [b["lower"] for b in filled],
-        [b["accuracy"] for b in filled],
-        width=width,
-        align="edge",
-        edgecolor="black",
-        alpha=0.7,
-        label="accuracy in bin",
+    plot_reliability_diagram(
+        report["reliability"]["bins"],
+        path,
+        observed="accuracy",
+        bar_label="accuracy in bin",
+        xlabel="confidence of the predicted label",
+        ylabel="accuracy",
+        title=f"Reliability diagram\nECE {report['ece']:.3f}, n={report['n']}",
     )
-    ax.plot(
-        [b["confidence"] for b in filled],
-        [b["accuracy"] for b in filled],
-        "o",
-        color="darkred",
-        label="mean confidence",
-    )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("confidence of the predicted label")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"Reliability diagram\nECE {report['ece']:.3f}, n={report['n']}")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_report(report: dict[str, Any], out_dir: Path | str | None = None) -> Path:

@@ -6,26 +6,35 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from chimera.domain.types import Task
+from chimera.domain.types import Persona, Task
 from chimera.graphs.context import Context
 from chimera.graphs.prompts import planner_messages
 from chimera.graphs.runtime import audit, services_of
 from chimera.graphs.schemas import Plan
+from chimera.graphs.services import Services
 from chimera.graphs.state import State
 from chimera.graphs.structured import structured_call
 
 
-async def planner(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
-    services = await services_of(runtime)
+async def make_plan(
+    ctx: Context, services: Services, persona: Persona, goal: str
+) -> tuple[list[Task], list[str]]:
+    """The planner node's whole work, callable outside the graph (replays): the goal's
+    tasks, at most ``max_tasks``, and the topics left out."""
     model = services.chat_model(ctx.planner_model, ctx.model_timeout_s)
-    messages = planner_messages(ctx.planner_prompt, state["persona"], state["goal"], ctx.max_tasks)
+    messages = planner_messages(ctx.planner_prompt, persona, goal, ctx.max_tasks)
     plan = await structured_call(model, Plan, messages, node="planner")
     tasks = [
         Task(id=f"t{i}", kind=t.kind, topic=t.topic.strip(), brief=t.brief.strip())
         for i, t in enumerate(plan.tasks[: ctx.max_tasks], start=1)
     ]
-    left_out = left_out_topics(plan, ctx.max_tasks)
+    return tasks, left_out_topics(plan, ctx.max_tasks)
+
+
+async def planner(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    services = await services_of(runtime)
+    tasks, left_out = await make_plan(ctx, services, state["persona"], state["goal"])
     await audit(
         runtime,
         "planned",

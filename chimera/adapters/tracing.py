@@ -174,6 +174,19 @@ def current_tracing() -> Tracing | None:
         return None
 
 
+def install_process_tracing() -> bool:
+    """Makes the redacting client langsmith's process-wide one, for the tracers Chimera
+    does not make itself: LangGraph's server makes a ``LangChainTracer`` per run, which
+    takes langsmith's global client. True when tracing is on."""
+    tracing = current_tracing()
+    if tracing is None:
+        return False
+    from langsmith.run_trees import configure
+
+    configure(client=tracing.client)
+    return True
+
+
 def run_config(
     config: RunnableConfig,
     *,

@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from langgraph.store.base import BaseStore
 
+from chimera.adapters.tracing import install_process_tracing
 from chimera.app.wiring import App, open_app
 from chimera.domain.errors import ConfigError
 from chimera.domain.redaction import redact_value
@@ -31,6 +32,9 @@ from chimera.graphs.swarm import builder
 from chimera.settings import Settings
 
 graph = builder
+
+# Runs the server traces go through Chimera's redacting langsmith client, as the CLI's do.
+install_process_tracing()
 
 # A pool belongs to the event loop that opened it: one App per loop (the server runs
 # its graphs and its store on one loop; a request served on another gets its own).

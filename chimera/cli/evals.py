@@ -40,18 +40,29 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A titled table: the first column names things (left), the others are figures (right)."""
+    table = Table(title=title, title_justify="left")
+    for position, column in enumerate(columns):
+        table.add_column(column, justify="right" if position else "left")
+    return table
+
+
 def _print_readable(report: dict[str, Any], folder: Path) -> None:
-    table = Table(title=f"Persona consistency ({report['n']} pairs)", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table = _table(f"Persona consistency ({report['n']} pairs)", ("metric", "value"))
     table.add_row("3-way accuracy", _fmt(report["accuracy"]))
     table.add_row("macro-F1", _fmt(report["macro_f1"]))
     table.add_row("contradiction AUROC", _fmt(report["contradiction_auroc"]))
     table.add_row("expected calibration error", _fmt(report["ece"]))
+    if "agreement_read_as_contradiction_rate" in report:
+        table.add_row(
+            "agreement read as contradiction", _fmt(report["agreement_read_as_contradiction_rate"])
+        )
+        table.add_row(
+            "agreement flagged by the judge", _fmt(report["agreement_flagged_by_judge_rate"])
+        )
     out.print(table)
-    labels = Table(title="Per label", title_justify="left")
-    for column in ("label", "precision", "recall", "F1", "support"):
-        labels.add_column(column, justify="left" if column == "label" else "right")
+    labels = _table("Per label", ("label", "precision", "recall", "F1", "support"))
     for name, row in report["per_label"].items():
         labels.add_row(
             name, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), str(row["support"])
@@ -60,9 +71,29 @@ def _print_readable(report: dict[str, Any], folder: Path) -> None:
     out.print(f"report: {folder}", highlight=False)
 
 
+def _score_consistency(
+    data: Path | None, pairs: Path | None, fmt: str, out_dir: Path | None
+) -> tuple[dict[str, Any], Path]:
+    """The DNLI-style evaluation of --data, or the judge-view one of --pairs."""
+    if pairs is not None:
+        from chimera.evals.persona_pairs import run_pairs
+
+        return run_pairs(pairs, out_dir)
+    from chimera.evals.nli_eval import run
+
+    assert data is not None  # the command checked that exactly one was given
+    return run(data, fmt, out_dir)
+
+
 @eval_app.command("persona-consistency")
 def persona_consistency(
-    data: Annotated[Path, typer.Option("--data", help="Labelled pairs, one a line.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled (utterance, persona) pairs.")
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option("--pairs", help="Persona-fact/post pairs (JSONL), scored as the judge does."),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="dnli (utterance</s>persona</s>label) or jsonl.")
     ] = "dnli",
@@ -72,10 +103,13 @@ def persona_consistency(
         typer.Option("--out", help="Report folder (default evals/reports/<timestamp>/)."),
     ] = None,
 ) -> None:
-    """Score labelled (utterance, persona) pairs: accuracy, macro-F1, AUROC, calibration."""
-    from chimera.evals.nli_eval import run
-
-    report, folder = execute(lambda: asyncio.to_thread(run, data, fmt, out_dir))
+    """Score labelled (utterance, persona) pairs: accuracy, macro-F1, AUROC, calibration;
+    with --pairs, also how often an agreement is read as a contradiction."""
+    if (data is None) == (pairs is None):
+        fail("give exactly one of --data and --pairs")
+    report, folder = execute(
+        lambda: asyncio.to_thread(_score_consistency, data, pairs, fmt, out_dir)
+    )
     if as_json:
         emit_json({**report, "report_dir": str(folder)})
     else:
@@ -83,18 +117,16 @@ def persona_consistency(
 
 
 def _print_gate(report: dict[str, Any]) -> None:
-    table = Table(title=f"Gate ({report['n']} drafts)", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table = _table(f"Gate ({report['n']} drafts)", ("metric", "value"))
     for key in (
         "false_publish_rate", "outright_publish_rate", "false_review_rate", "auroc", "ece",
         "p50_seconds", "p95_seconds",
     ):  # fmt: skip
         table.add_row(key, _fmt(report[key]))
     out.print(table)
-    per = Table(title="Per category", title_justify="left")
-    for column in ("category", "n", "false publish", "outright publish", "false review"):
-        per.add_column(column, justify="left" if column == "category" else "right")
+    per = _table(
+        "Per category", ("category", "n", "false publish", "outright publish", "false review")
+    )
     for name, m in report["per_category"].items():
         per.add_row(
             escape(name), str(m["n"]), _fmt(m["false_publish_rate"]),
@@ -234,7 +266,10 @@ def list_command(
     for column in ("run", "suite", "models", "finished", "metrics"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        metrics = ", ".join(f"{k}={v}" for k, v in row["metrics"].items())
+        # Numbers only: a gate run also keeps its reliability bins, for the studio.
+        metrics = ", ".join(
+            f"{k}={v}" for k, v in row["metrics"].items() if not isinstance(v, dict | list)
+        )
         models = ", ".join(f"{k}={v}" for k, v in row["models"].items())
         table.add_row(row["run_id"], row["suite"], models, row["finished_at"][:19], metrics)
     out.print(table)

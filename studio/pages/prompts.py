@@ -13,7 +13,7 @@ from chimera.studio.ui import call, page
 
 user, be = page(
     "Prompts",
-    not_yet="replaying the planner (worker and judge replay here) and deleting versions.",
+    not_yet="deleting versions.",
 )
 node = st.selectbox("Node", NODES, key="pr_node")
 versions = be.call(be.prompts.versions(node))

@@ -17,6 +17,7 @@ from chimera.app.wiring import in_memory_services
 from chimera.evals.gate import run_gate_eval
 from chimera.evals.runs import compare_runs, list_runs, save_run
 from chimera.graphs.context import Context
+from chimera.studio.logic.browse import reliability_rows
 
 CHIMERA = Path(sys.executable).parent / "chimera"
 KEYS = (
@@ -57,8 +58,9 @@ async def test_a_gate_run_is_kept_listed_and_compared(
     )
     assert run.suite == "gate" and run.models == {"judge": "offline"}
     assert report["n"] == 3 and set(KEYS) <= set(report)
-    # What is kept: the headline numbers (``eval list`` shows them on one line).
-    assert run.metrics == {k: v for k, v in report.items() if k in KEYS[:7] or k == "n"}
+    # What is kept: the headline numbers, and the reliability bins the studio plots.
+    headline = {k: v for k, v in report.items() if k in KEYS[:7] or k == "n"}
+    assert run.metrics == {**headline, "reliability": report["reliability"]}
     assert [r["item_id"] for r in run.results] == ["kai-good", "ava-empty", "ren-fit"]
     await save_run(database.pool, run)
     listed = await list_runs(database.pool, "gate")
@@ -66,15 +68,17 @@ async def test_a_gate_run_is_kept_listed_and_compared(
     same = await compare_runs(database.pool, run.run_id, run.run_id)
     assert same["items_in_both"] == 3 and same["metrics"]["n"]["delta"] == 0.0
     assert same["metrics"]["false_publish_rate"]["a"] == run.metrics["false_publish_rate"]
+    kept = next(r for r in listed if r["run_id"] == run.run_id)
+    assert sum(row["count"] for row in reliability_rows(kept["metrics"])) == 3
 
 
 def _cli(database_url: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ, "CHIMERA_DATABASE_URL": database_url, "CHIMERA_HOME": str(home),
-        "CHIMERA_MEMORY_URL": "memory",
+        "CHIMERA_MEMORY_URL": "memory", "COLUMNS": "400",  # a table row on one line
     }  # fmt: skip
     return subprocess.run(
-        [str(CHIMERA), "eval", "gate", *args], capture_output=True, text=True, timeout=300, env=env
+        [str(CHIMERA), "eval", *args], capture_output=True, text=True, timeout=300, env=env
     )
 
 
@@ -85,8 +89,8 @@ async def test_eval_gate_command(database: Database, database_url: str, tmp_path
     before = len(await list_runs(database.pool, "gate"))
     out = tmp_path / "report"
     done = _cli(
-        database_url, tmp_path / "home", "--data", str(_data(tmp_path)), "--split", "holdout",
-        "--json", "--out", str(out),
+        database_url, tmp_path / "home", "gate", "--data", str(_data(tmp_path)),
+        "--split", "holdout", "--json", "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -96,10 +100,13 @@ async def test_eval_gate_command(database: Database, database_url: str, tmp_path
     assert (out / "report.md").is_file() and (out / "reliability.png").is_file()
     assert Path(report["results_file"]).is_file()
     assert len(await list_runs(database.pool, "gate")) == before + 1
+    listed = _cli(database_url, tmp_path / "home", "list", "--suite", "gate")
+    assert listed.returncode == 0, listed.stderr
+    assert "false_publish_rate=" in listed.stdout and "bins" not in listed.stdout
 
     bad = [*ROWS[:2], {**ROWS[2], "expected": "maybe"}]
     refused = _cli(
-        database_url, tmp_path / "home", "--data", str(_data(tmp_path, bad)), "--json",
+        database_url, tmp_path / "home", "gate", "--data", str(_data(tmp_path, bad)), "--json",
         "--out", str(tmp_path / "never"),
     )  # fmt: skip
     assert refused.returncode == 2, refused.stderr

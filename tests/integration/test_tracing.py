@@ -188,3 +188,27 @@ async def test_no_tracing_variables_send_nothing(
         view = await runner(database, memory_store).run(goal(thread_id), "ava", thread_id)
         assert view["status"] in ("completed", "interrupted")
         assert receiver.requests() == []
+
+
+async def test_a_tracer_chimera_did_not_make_is_redacted_too(
+    langsmith: LangSmithReceiver,
+) -> None:
+    """LangGraph's server makes its own LangChainTracer per run; once the server module
+    has installed Chimera's client, those traces are redacted like the runner's."""
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tracers.langchain import LangChainTracer
+    from langsmith.run_trees import configure
+
+    from chimera.adapters.tracing import flush_traces, install_process_tracing
+
+    assert install_process_tracing()
+    try:
+        echo = RunnableLambda(lambda text: f"{text} (echoed)").with_config(run_name="server-run")
+        await echo.ainvoke(f"server says {CANARY} aloud", {"callbacks": [LangChainTracer()]})
+        await flush_traces()
+        assert await eventually(lambda: b"server-run" in langsmith.everything())
+        blob = langsmith.everything()
+        assert b"server says" in blob and b"(echoed)" in blob and b"[REDACTED]" in blob
+        assert CANARY.encode() not in blob  # neither in the inputs nor in the outputs
+    finally:
+        configure(client=None)  # the next test's langsmith client is its own

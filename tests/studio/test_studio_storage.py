@@ -226,6 +226,16 @@ async def test_replay_uses_each_version_and_cannot_publish(database: Database) -
     assert replay_services(services).publisher.__class__ is RefusingPublisher
     with pytest.raises(InputError, match="may not replay"):
         await prompt_logic.replay(app, prompts, User("rae", ("reviewer",)), "judge", points, 1, 2)
+    # The planner replays once a thread: its plan's topics, and its tasks drafted and judged.
+    planned = await prompt_logic.replay(app, prompts, engineer, "planner", points, 1, 1)
+    [row] = planned["rows"]
+    assert row["task_id"] == "plan" and row["topic"] == "Posts on: thrifting, capsule wardrobes"
+    assert row["a"]["text"] == row["b"]["text"] == "thrifting; capsule wardrobes"
+    assert [r.split(":")[0] for r in row["a"]["reasons"]] == [
+        "t1 thrifting",
+        "t2 capsule wardrobes",
+    ]
+    assert 0 <= planned["summary"]["a"]["mean_confidence"] <= 1
 
 
 def run_cli(

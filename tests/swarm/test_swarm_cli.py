@@ -5,6 +5,7 @@ goal through an embedded Redis and local workers on a fresh home (the zero-confi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -65,7 +66,11 @@ def test_swarm_up_runs_a_goal_on_a_fresh_home() -> None:
         shutil.rmtree(home, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
     view = json.loads(done.stdout)
-    assert view["status"] == "completed" and len(view["published"]) == 3
+    # Judged and routed (published or waiting on a review: the judge's business, not this
+    # test's), every task drafted by the swarm's workers.
+    assert view["status"] in ("completed", "interrupted")
+    assert len(view["results"]) == 3
     assert view["swarm"]["workers"] == ["local-1", "local-2"]
-    assert "stopped after drafting" in done.stderr
+    drafted = re.findall(r"stopped after drafting (\d+) task", done.stderr)
+    assert len(drafted) == 2 and sum(map(int, drafted)) == 3, done.stderr[-2000:]
     assert saved, "the embedded Redis saves its data in CHIMERA_HOME"

@@ -210,3 +210,12 @@ def test_the_labels_place_and_the_language_come_from_the_personas_posts() -> Non
     assert disclosure_signal(opening, "#AI", "start").flags == []
     assert disclosure_signal(opening, "#AI", "end").flags == [MISPLACED_FLAG]
     assert disclosure_signal("Diez minutos y listo. #AI", "#AI", "start").flags == [MISPLACED_FLAG]
+
+
+def test_a_numpy_score_becomes_a_plain_float_the_checkpoint_can_store() -> None:
+    import numpy as np
+
+    from chimera.domain.signals.detection import detection
+
+    score = detection("x", np.float64(0.123456), []).signal["score"]
+    assert type(score) is float and score == 0.1235
