@@ -115,3 +115,45 @@ async def test_the_judge_reports_whether_anything_interrupts_as_a_signal() -> No
         ).verdict
         [flags] = [s for s in verdict["signals"] if s["name"] == "flags"]
         assert flags["score"] == score and (verdict["route"] == "review") == (score == 0.0)
+
+
+async def test_a_verdict_under_the_shipped_fit_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every score a plain float: a numpy one made the checkpointer fail mid-run."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
+    from chimera.adapters.memory.postgres import in_memory_store
+    from chimera.adapters.models.factory import load_chat_model
+    from chimera.adapters.nli.scorer import get_scorer
+    from chimera.adapters.persona_files import load_persona
+    from chimera.domain.types import Task
+    from chimera.graphs.context import Context
+    from chimera.graphs.services import Services
+    from chimera.nodes.judge import judge_draft
+
+    monkeypatch.delenv(fitted.FIT_ENV)
+    fitted.clear_cache()
+    try:
+        services = Services(
+            publisher=InMemoryPublisher(),
+            audit=InMemoryAuditLog(),
+            chat_model=load_chat_model,
+            nli_scorer=get_scorer(),
+        )
+        task = Task(id="t", kind="post", topic="thrifting", brief="a thrifting tip")
+        draft = "Thrifted a wool blazer for $9, worn 45 times: 20 cents a wear. ♻️ #thrifting #AI"
+        judged = await judge_draft(
+            Context(services=services),
+            services,
+            in_memory_store(),
+            load_persona("ava"),
+            task,
+            draft,
+        )
+        verdict = judged.verdict
+        assert "sensitive" in [s["name"] for s in verdict["signals"]]
+        assert all(type(s["score"]) is float for s in verdict["signals"])
+        assert type(verdict["confidence"]) is float
+        JsonPlusSerializer().dumps_typed(dict(verdict))
+    finally:
+        fitted.clear_cache()

@@ -23,7 +23,7 @@ def detection(
 ) -> Detection:
     """A detection with its score clipped to [0, 1] and rounded like every signal's."""
     # float(): a numpy score would reach the checkpoint, which cannot serialise it.
-    clipped = round(float(min(1.0, max(0.0, score))), 4)
+    clipped = round(min(1.0, max(0.0, float(score))), 4)
     return Detection(
         signal=Signal(name=name, score=clipped, weight=weight, reasons=reasons),
         flags=list(dict.fromkeys(flags or [])),
