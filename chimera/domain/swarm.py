@@ -11,7 +11,7 @@ sends to a reviewer.
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -63,11 +63,16 @@ def encode_job(job: DraftJob) -> str:
     return _JOB.dump_json(job).decode()
 
 
-def decode_job(raw: str | bytes) -> DraftJob:
+def _decode(adapter: TypeAdapter[Any], raw: str | bytes, what: str) -> Any:
     try:
-        return _JOB.validate_json(raw, strict=True)
+        return adapter.validate_json(raw, strict=True)
     except ValidationError as exc:
-        raise MalformedMessage(f"not a draft job: {_first_error(exc)}") from None
+        raise MalformedMessage(f"not a {what}: {_first_error(exc)}") from None
+
+
+def decode_job(raw: str | bytes) -> DraftJob:
+    job: DraftJob = _decode(_JOB, raw, "draft job")
+    return job
 
 
 def encode_outcome(outcome: DraftOutcome) -> str:
@@ -75,10 +80,8 @@ def encode_outcome(outcome: DraftOutcome) -> str:
 
 
 def decode_outcome(raw: str | bytes) -> DraftOutcome:
-    try:
-        return _OUTCOME.validate_json(raw, strict=True)
-    except ValidationError as exc:
-        raise MalformedMessage(f"not a draft outcome: {_first_error(exc)}") from None
+    outcome: DraftOutcome = _decode(_OUTCOME, raw, "draft outcome")
+    return outcome
 
 
 def drafted(job_id: str, text: str, notes: str, recalled: list[str], worker: str) -> DraftOutcome:

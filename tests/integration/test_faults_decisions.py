@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from chimera.adapters.embedded_postgres.uris import ensure_database
+from support.databases import throwaway_database
 from support.invariants import check_thread
 from support.runner_worker import FORK, answer, call, fork_call
 
@@ -35,11 +35,8 @@ THREE_REVIEWS_GOAL = "posts on: vaccines for kids, crypto investing tips and the
 
 @pytest.fixture(scope="module")
 def fault_db(external_server: str) -> Iterator[str]:
-    name = f"chimera_faults_{secrets.token_hex(4)}"
-    url = ensure_database(external_server, name)
-    yield url
-    with psycopg.connect(external_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(external_server, "chimera_faults") as url:
+        yield url
 
 
 def _arguments(kind: str, reviewer: str, trial: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from chimera.adapters.embedded_postgres.uris import ensure_database
+from support.databases import throwaway_database
 from support.invariants import check_thread
 from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, error
 from support.runner_worker import answer, call, fork_call
@@ -48,11 +49,8 @@ def _cli_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def fresh_db(external_server: str) -> Iterator[str]:
-    name = f"chimera_faults_{secrets.token_hex(4)}"
-    url = ensure_database(external_server, name)
-    yield url
-    with psycopg.connect(external_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(external_server, "chimera_faults") as url:
+        yield url
 
 
 # -- N concurrent first starts ---------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,8 @@ import psycopg
 import pytest
 import redis
 
-from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.redis_streams.config import SwarmConfig
+from support.databases import throwaway_database
 from support.invariants import check_thread
 from support.redis_server import RedisProcess
 from support.runner_worker import answer, fork_call
@@ -42,11 +41,8 @@ MIN_KILLS = 5
 
 @pytest.fixture
 def fresh_db(external_server: str) -> Iterator[str]:
-    name = f"chimera_swarm_{secrets.token_hex(4)}"
-    url = ensure_database(external_server, name)
-    yield url
-    with psycopg.connect(external_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(external_server, "chimera_swarm") as url:
+        yield url
 
 
 def _check_all_done(
