@@ -24,7 +24,9 @@ from psycopg_pool import AsyncConnectionPool
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import has_pgvector, open_postgres_store
+from chimera.adapters.persona_files import list_personas
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
+from chimera.graphs.memory import namespaces as ns
 from chimera.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -100,7 +102,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def memory_store(database: Database, embedded_server: str) -> AsyncIterator[BaseStore]:
+async def session_memory_store(
+    database: Database, embedded_server: str
+) -> AsyncIterator[BaseStore]:
     """Long-term memory for ``database``: in the database itself where it has pgvector,
     otherwise (the external server here) in a fresh database on the embedded server."""
     if await has_pgvector(database.pool):
@@ -114,6 +118,18 @@ async def memory_store(database: Database, embedded_server: str) -> AsyncIterato
     yield await open_postgres_store(pool)
     await pool.close()
     _drop_database(embedded_server, name)
+
+
+@pytest_asyncio.fixture
+async def memory_store(session_memory_store: BaseStore) -> AsyncIterator[BaseStore]:
+    """The session's long-term memory with no past posts: a post an earlier test
+    published would make this test's drafts repeats, and its routes depend on the order
+    the tests ran in."""
+    for persona in list_personas():
+        posts = ns.posts(persona["id"])
+        for item in await session_memory_store.asearch(posts, limit=10_000):
+            await session_memory_store.adelete(posts, item.key)
+    yield session_memory_store
 
 
 @pytest.fixture

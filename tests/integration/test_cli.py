@@ -36,6 +36,7 @@ import pytest
 
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
+from support.environment import subprocess_env
 
 pytestmark = pytest.mark.integration
 
@@ -158,11 +159,10 @@ class Cli:
 def _inherited_env() -> dict[str, str]:
     """The test's environment (CI and PATH included) minus anything that would point the
     CLI at another database, model or key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
+    env = subprocess_env(FOREIGN_ENV_PREFIXES)
     if "CI" in os.environ:
         env["CI"] = os.environ["CI"]  # under CI=true a missing server must fail, not skip
     env["CHIMERA_OFFLINE_LATENCY"] = "0"
-    env["CHIMERA_GATE_FIT"] = "none"  # routing pinned: see tests/conftest.py
     return env
 
 

@@ -25,6 +25,7 @@ import pytest
 
 from chimera.adapters.embedded_postgres.uris import ensure_database
 from support.databases import throwaway_database
+from support.environment import subprocess_env
 from support.invariants import check_thread
 from support.openai_server import OpenAICompatibleServer, RecordedRequest, Reply, error
 from support.runner_worker import answer, call, fork_call
@@ -41,7 +42,7 @@ CANARY = "sk-canary-" + secrets.token_hex(12)
 
 
 def _cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHIMERA_", "OPENAI_"))}
+    env = subprocess_env()
     env["CHIMERA_OFFLINE_LATENCY"] = "0"
     env.update(extra)
     return env

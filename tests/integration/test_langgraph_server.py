@@ -30,6 +30,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from chimera.adapters.embedded_postgres.uris import ensure_database
+from support.environment import subprocess_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -77,7 +78,7 @@ def _has_pgvector(url: str) -> bool:
 
 
 def _server_env(home: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
+    env = subprocess_env(FOREIGN_ENV_PREFIXES)
     env |= {"CHIMERA_DATABASE_URL": database_url, "CHIMERA_HOME": str(home)}
     env["LANGSMITH_TRACING"] = "false"
     return env

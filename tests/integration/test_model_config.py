@@ -3,7 +3,6 @@ says what to do, and no thread is started (on both PostgreSQLs)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from chimera.app.runner import Runner
 from chimera.app.wiring import postgres_services
 from chimera.domain.errors import ConfigError
 from chimera.graphs.context import Context
+from support.environment import subprocess_env
 
 CHIMERA = Path(sys.executable).parent / "chimera"
 GOAL = "posts on: thrifting and clothing repair"
@@ -57,7 +57,7 @@ def test_cli_exits_2_on_a_model_that_cannot_work(database_url: str, tmp_path: Pa
     # A malformed spec takes the same path (ConfigError); tests/unit/test_model_factory.py
     # has the messages. Each CLI call costs seconds of imports, so one case here.
     spec, wanted = "cohere:command-r", "pip install langchain-cohere"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHIMERA_", "OPENAI_"))}
+    env = subprocess_env()
     env.update(
         CHIMERA_DATABASE_URL=database_url,
         CHIMERA_MEMORY_URL="memory",

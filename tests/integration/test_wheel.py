@@ -5,7 +5,6 @@ prompts, personas, migrations and fitted models found as package data."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from support.environment import subprocess_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -56,6 +57,7 @@ def test_the_wheel_holds_one_package_and_its_data(installed: Path) -> None:
         "chimera/adapters/postgres/migrations/0001_outbox_posts_audit.sql",
         "chimera/adapters/nli/model.npz",
         "chimera/graphs/memory/policies.yaml",
+        "chimera/graphs/memory/gate_fit.json",
         "chimera/evals/personagym/LICENSE",
     ):
         assert data in names, f"{data} missing from the wheel"
@@ -66,7 +68,7 @@ def test_installed_chimera_runs_from_any_folder(installed: Path) -> None:
     # of its data folder, and pytest keeps its own tmp root private.
     elsewhere = Path(tempfile.mkdtemp(prefix="chimera-wheel-"))
     home = elsewhere / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHIMERA_", "OPENAI_"))}
+    env = subprocess_env()
     env["CHIMERA_HOME"] = str(home)
     chimera = str(installed / "bin" / "chimera")
     try:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from support.environment import subprocess_env
+
 # A real PostgreSQL (the embedded one the CLI starts) and a browser: integration, and slow.
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHIMERA = Path(sys.executable).parent / "chimera"
@@ -55,7 +57,7 @@ def free_port() -> int:
 @pytest.fixture
 def studio_url() -> Iterator[str]:
     home = Path(tempfile.mkdtemp(prefix="chimera-studio-"))  # not under a home folder
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHIMERA_", "OPENAI_"))}
+    env = subprocess_env()
     env.update(CHIMERA_HOME=str(home), CHIMERA_MEMORY_URL="memory")
     added = subprocess.run(
         [str(CHIMERA), "user", "add", "ada", "--admin", "--password-stdin"],

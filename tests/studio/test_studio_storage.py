@@ -5,7 +5,6 @@ through the page logic; and ``chimera user add`` as a real subprocess."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from chimera.studio.logic import prompts as prompt_logic
 from chimera.studio.logic import threads as thread_logic
 from chimera.studio.logic.runs import RunOptions, runner_for_thread, start_run
 from chimera.studio.logic.threads import ThreadFilter, list_threads
+from support.environment import subprocess_env
 
 CHIMERA = Path(sys.executable).parent / "chimera"
 
@@ -247,7 +247,7 @@ def run_cli(
 
 
 async def test_chimera_user_add_makes_the_first_admin(database_url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIMERA_")}
+    env = subprocess_env(("CHIMERA_",))
     env["CHIMERA_DATABASE_URL"] = database_url
     who = name()
     done = await asyncio.to_thread(

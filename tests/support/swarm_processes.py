@@ -4,7 +4,6 @@ PostgreSQL database and one Redis key prefix, and what they left behind."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,13 +14,15 @@ from typing import Any
 
 import redis
 
+from support.environment import subprocess_env
+
 CHIMERA = Path(sys.executable).parent / "chimera"
 
 
 def swarm_env(
     database_url: str, redis_url: str, prefix: str, home: Path, **extra: str
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHIMERA_", "OPENAI_"))}
+    env = subprocess_env()
     env.update(
         CHIMERA_DATABASE_URL=database_url,
         CHIMERA_MEMORY_URL="memory",
