@@ -107,6 +107,7 @@ async def judge_draft(
         weight=combiner.weight("policy"),
         label_place=label_place(persona["examples"], ctx.disclosure_label),
         topics_by_words=head is None or embedder is None,
+        topic=task["topic"],
     )
     detections = run_detectors(draft, language=persona_language(persona))
     if rating.policy:  # a provider model's classification; the offline one leaves it empty

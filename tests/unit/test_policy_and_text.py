@@ -62,3 +62,15 @@ def test_consistency_signal_orders_on_topic_off_topic_and_contradiction() -> Non
     against = consistency_signal(ava, "Huge fast fashion haul, loving it! #AI")
     assert on["score"] > off["score"] > against["score"]
     assert any("rejects: fast fashion haul" in r for r in against["reasons"])
+
+
+def test_a_sensitive_task_topic_is_flagged_even_when_the_draft_dodges_it() -> None:
+    from chimera.domain.signals.policy import policy_signal
+
+    dodge = "Not my usual lane, but the habit carries over: mend before you buy. #AI"
+    _signal, flags = policy_signal(dodge, "Write a post.", "#AI", topics_by_words=False,
+                                   topic="vaccines for kids")  # fmt: skip
+    assert flags == ["sensitive:health"]
+    _signal, flags = policy_signal(dodge, "Write a post.", "#AI", topics_by_words=False,
+                                   topic="clothing repair")  # fmt: skip
+    assert flags == []

@@ -62,21 +62,27 @@ def policy_signal(
     weight: float = 0.2,
     label_place: Place = "end",
     topics_by_words: bool = True,
+    topic: str = "",
 ) -> tuple[Signal, list[str]]:
     """The policy signal and the flags it raises.
 
     Flags interrupt whatever the score; the score itself only drops for fixable lapses.
     ``past_posts`` and ``violations`` are the persona's posts and the policies' violation
     examples closest to the draft, with their similarity scores. ``topics_by_words`` is
-    off when the judge has the learned sensitive-topic classifier (``signals.sensitive``).
+    off when the judge has the learned sensitive-topic classifier (``signals.sensitive``);
+    the task's ``topic`` is still read by them then: a goal that asks for a sensitive
+    subject goes to a human however the draft answers it (an evasive draft reads clean).
     """
     flags: list[str] = []
     reasons: list[str] = []
     score = 1.0
     # The word lists are the fallback for a judge without the learned classifier.
-    for topic in sensitive_topics(draft, brief) if topics_by_words else []:
-        flags.append(f"sensitive:{topic}")
-        reasons.append(f"touches a sensitive topic ({topic}): a human must approve")
+    for name in sensitive_topics(draft, brief) if topics_by_words else []:
+        flags.append(f"sensitive:{name}")
+        reasons.append(f"touches a sensitive topic ({name}): a human must approve")
+    for name in [] if topics_by_words else sensitive_topics(topic):
+        flags.append(f"sensitive:{name}")
+        reasons.append(f"the task's topic {topic!r} is a sensitive subject ({name})")
     markers = injection_markers(draft, brief)
     if markers:
         flags.append("injection")
