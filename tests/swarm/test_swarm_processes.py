@@ -64,6 +64,7 @@ def _check_all_done(
     assert row is not None and row[0] == tasks
 
 
+@pytest.mark.timeout(900)  # 55 tasks through real processes: minutes on 2 cores
 def test_workers_killed_mid_task_again_and_again_lose_nothing(
     fresh_db: str, swarm: SwarmConfig, tmp_path: Path
 ) -> None:
@@ -138,8 +139,11 @@ def test_a_graph_killed_mid_run_continues_and_reattaches_to_its_tasks(
         for name in list(workers.live):
             workers.kill(name)
     _check_all_done([view], fresh_db, client, swarm.prefix, tasks)
-    # The continued graph re-attached to the queued and finished jobs: none drafted twice.
-    assert sum(r["drafted"] for r in reports.values()) == tasks
+    # The continued graph re-attached to the queued and finished jobs: none was queued
+    # again. (A job is drafted twice only when a worker's hold lapsed and another
+    # reclaimed it; its outcome is still recorded once, as _check_all_done showed.)
+    assert client.xinfo_stream(f"{swarm.prefix}:tasks")["entries-added"] == tasks
+    assert sum(r["drafted"] for r in reports.values()) >= tasks
 
 
 @pytest.mark.parametrize("keeps_data", [True, False], ids=["with-its-data", "data-lost"])

@@ -201,3 +201,14 @@ async def test_orders_in_a_goal_never_become_the_post(ava: Persona) -> None:
     (text,) = await _drafts_for(ava, goal)
     assert "judge" not in text.lower() and "disable" not in text.lower()
     assert text.endswith("#AI")
+
+
+def test_the_cached_offline_model_reads_its_latency_at_each_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # load_chat_model caches models, and a forked fault-trial process sets its own latency.
+    model = load_chat_model("offline")
+    monkeypatch.setenv("CHIMERA_OFFLINE_LATENCY", "0.25")
+    assert model._latency() == 0.25  # type: ignore[attr-defined]
+    monkeypatch.setenv("CHIMERA_OFFLINE_LATENCY", "0")
+    assert model._latency() == 0.0  # type: ignore[attr-defined]

@@ -32,10 +32,15 @@ def _latency_from_env() -> float:
 class OfflineChatModel(BaseChatModel):
     """Answers Plan, Draft and Rating requests from the prompt's tagged sections."""
 
-    latency_s: float = Field(
-        default_factory=_latency_from_env,
-        description="Simulated seconds per call (CHIMERA_OFFLINE_LATENCY), to watch a run live.",
+    latency_s: float | None = Field(
+        default=None,
+        description="Simulated seconds per call, to watch a run live; None reads "
+        "CHIMERA_OFFLINE_LATENCY at each call (the loader caches models, and a forked "
+        "process may set its own).",
     )
+
+    def _latency(self) -> float:
+        return _latency_from_env() if self.latency_s is None else self.latency_s
 
     @property
     def _llm_type(self) -> str:
@@ -84,8 +89,8 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        if latency := self._latency():
+            time.sleep(latency)
         return self._answer(messages, kwargs.get("tools"))
 
     async def _agenerate(
@@ -95,6 +100,6 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        if latency := self._latency():
+            await asyncio.sleep(latency)
         return self._answer(messages, kwargs.get("tools"))
