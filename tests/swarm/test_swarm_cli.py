@@ -72,5 +72,7 @@ def test_swarm_up_runs_a_goal_on_a_fresh_home() -> None:
     assert len(view["results"]) == 3
     assert view["swarm"]["workers"] == ["local-1", "local-2"]
     drafted = re.findall(r"stopped after drafting (\d+) task", done.stderr)
-    assert len(drafted) == 2 and sum(map(int, drafted)) == 3, done.stderr[-2000:]
+    # At least once: a task whose hold lapsed (a worker busy loading its models) may be
+    # drafted again by the other worker; its outcome is recorded once (3 results above).
+    assert len(drafted) == 2 and sum(map(int, drafted)) >= 3, done.stderr[-2000:]
     assert saved, "the embedded Redis saves its data in CHIMERA_HOME"
