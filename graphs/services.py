@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from langchain_core.language_models import BaseChatModel
 from pydantic_core import core_schema
 
+from chimera.domain.decisions import DecisionLog
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
 from chimera.domain.signals.persona_consistency import PairScorer
 from chimera.domain.swarm import DraftJob, DraftOutcome
@@ -75,6 +76,10 @@ class Services:
     personas: PersonaSource | None = None
     # Runs the worker step: in-process by default; the Redis swarm with CHIMERA_REDIS_URL.
     executor: TaskExecutor = field(default_factory=InProcessExecutor)
+    # Where reviewers' decisions are recorded, one per interrupt (PostgreSQL in production):
+    # the review node records a decision that reached it without one (LangGraph's server)
+    # and applies the recorded one when a rival answer arrives. None: not recorded.
+    decisions: DecisionLog | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from chimera.domain.decisions import parse_decision
+from chimera.domain.decisions import parse_decision, same_decision
 from chimera.domain.errors import InputError
 from chimera.domain.redaction import redact_value
 from chimera.domain.types import Decision
 from chimera.graphs.context import Context
+from chimera.graphs.interrupts import interrupt_id_at
 from chimera.graphs.memory import namespaces as ns
-from chimera.graphs.runtime import audit, thread_id_of
+from chimera.graphs.runtime import audit, services_of, thread_id_of
 from chimera.graphs.state import TaskState
 
 
@@ -48,7 +49,8 @@ async def review(
         payload=request,
         dedupe=f"{task['id']}:{attempt}:review_requested",
     )
-    decision = await _ask(runtime, request, attempt, ctx.max_attempts)
+    answer, answered = await _ask(runtime, request, attempt, ctx.max_attempts)
+    decision = await _standing(runtime, task["id"], attempt, answered, answer)
     reviewer = decision.get("reviewer", "anonymous")
     await audit(
         runtime,
@@ -92,17 +94,52 @@ async def review(
     )
 
 
+async def _standing(
+    runtime: Runtime[Context], task_id: str, attempt: int, answered: int, answer: Decision
+) -> Decision:
+    """The decision that stands for this interrupt: the one recorded first. The CLI and the
+    studio record theirs before they resume; an answer that came another way (LangGraph's
+    server) is recorded here, so a resume cut short and answered again differently still
+    applies the first decision, and every path keeps one record of who decided what."""
+    decisions = (await services_of(runtime)).decisions
+    interrupt_id = interrupt_id_at(runtime, answered)
+    if decisions is None or interrupt_id is None:
+        return answer
+    thread_id = thread_id_of(runtime)
+    standing, won = await decisions.record(thread_id, interrupt_id, task_id, attempt, answer)
+    if (standing.task_id, standing.attempt) != (task_id, attempt):
+        # An earlier interrupt's record under an id LangGraph gave again: not this one's.
+        return answer
+    if not won and not same_decision(standing.decision, answer):
+        await audit(
+            runtime,
+            "decision_overruled",
+            actor=f"human:{answer.get('reviewer', 'anonymous')}",
+            task_id=task_id,
+            payload={
+                "attempt": attempt,
+                "interrupt_id": interrupt_id,
+                **answer,
+                "standing": standing.describe(),
+            },
+            dedupe=f"{task_id}:{attempt}:overruled:{interrupt_id}",
+        )
+    return standing.decision
+
+
 async def _ask(
     runtime: Runtime[Context], request: dict[str, Any], attempt: int, max_attempts: int
-) -> Decision:
-    """Interrupts until the answer is a valid decision. On every resume the node re-runs
-    from its top and replays the earlier answers in order, so the refusals below repeat
-    the same way and their audit events are deduplicated by their rank."""
+) -> tuple[Decision, int]:
+    """Interrupts until the answer is a valid decision; returns it with the number of
+    answers refused before it. On every resume the node re-runs from its top and replays
+    the earlier answers in order, so the refusals below repeat the same way and their
+    audit events are deduplicated by their rank."""
     answer = interrupt(request)
     refused = 0
     while True:
         try:
-            return parse_decision(answer, attempt=attempt, max_attempts=max_attempts)
+            decision = parse_decision(answer, attempt=attempt, max_attempts=max_attempts)
+            return decision, refused
         except InputError as exc:
             error = redact_value(str(exc))  # it quotes the answer, and is checkpointed
         refused += 1

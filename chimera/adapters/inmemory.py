@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from chimera.domain.decisions import RecordedDecision
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
 from chimera.domain.errors import InputError
 from chimera.domain.redaction import redact
+from chimera.domain.types import Decision
 
 
 class InMemoryPublisher:
@@ -53,3 +58,39 @@ class InMemoryAuditLog:
                 return
             self._keys.add(event.dedupe_key)
         self.events.append(redact(event))
+
+
+class InMemoryDecisionLog:
+    """Decisions kept in this process: one per (thread, interrupt), first writer wins."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], RecordedDecision] = {}
+
+    async def record(
+        self, thread_id: str, interrupt_id: str, task_id: str, attempt: int, decision: Decision
+    ) -> tuple[RecordedDecision, bool]:
+        key = (thread_id, interrupt_id)
+        if key in self.rows:
+            return self.rows[key], False
+        self.rows[key] = RecordedDecision(
+            thread_id=thread_id,
+            interrupt_id=interrupt_id,
+            task_id=task_id,
+            attempt=attempt,
+            decision=decision,
+            state="recorded",
+            decided_at=datetime.now(UTC).isoformat(),
+        )
+        return self.rows[key], True
+
+    async def get(self, thread_id: str, interrupt_id: str) -> RecordedDecision | None:
+        return self.rows.get((thread_id, interrupt_id))
+
+    async def unapplied(self, thread_id: str) -> list[RecordedDecision]:
+        return [d for (t, _i), d in self.rows.items() if t == thread_id and d.state == "recorded"]
+
+    async def mark_applied(self, thread_id: str, interrupt_ids: list[str]) -> None:
+        for interrupt_id in interrupt_ids:
+            held = self.rows.get((thread_id, interrupt_id))
+            if held is not None and held.state == "recorded":
+                self.rows[(thread_id, interrupt_id)] = replace(held, state="applied")

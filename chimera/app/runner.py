@@ -33,6 +33,7 @@ from chimera.app.views import checkpoint_entry, status_of, thread_view
 from chimera.app.wiring import App
 from chimera.domain.decisions import (
     DecisionLog,
+    RecordedDecision,
     check_not_decided,
     parse_decision,
     same_decision,
@@ -89,7 +90,9 @@ class Runner:
             checkpointer=db.checkpointer, store=store
         )
         self.threads = ThreadRegistry(db.pool)
-        self.decisions: DecisionLog = decisions or PostgresDecisionLog(db.pool)
+        self.decisions: DecisionLog = (
+            decisions or services.decisions or PostgresDecisionLog(db.pool)
+        )
         env_lease = os.environ.get("CHIMERA_LEASE_SECONDS")
         try:
             self.lease_seconds = float(lease_seconds or env_lease or LEASE_SECONDS)
@@ -342,11 +345,21 @@ class Runner:
         if not recorded:
             return None
         snapshot = await self.graph.aget_state(self._config(thread_id))
-        pending = {i.id for i in snapshot.interrupts}
+        pending = {i.id: i.value for i in snapshot.interrupts}
+
+        def waiting(d: RecordedDecision) -> bool:
+            # Pending under this id and about the same attempt (not a later interrupt that
+            # LangGraph gave the same id).
+            asked = pending.get(d.interrupt_id)
+            return isinstance(asked, dict) and (asked.get("task_id"), asked.get("attempt")) == (
+                d.task_id,
+                d.attempt,
+            )
+
         await self.decisions.mark_applied(
-            thread_id, [d.interrupt_id for d in recorded if d.interrupt_id not in pending]
+            thread_id, [d.interrupt_id for d in recorded if not waiting(d)]
         )
-        todo = {d.interrupt_id: d.decision for d in recorded if d.interrupt_id in pending}
+        todo = {d.interrupt_id: d.decision for d in recorded if waiting(d)}
         return Command(resume=todo) if todo else None
 
     @contextlib.asynccontextmanager

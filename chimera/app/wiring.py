@@ -29,6 +29,7 @@ from chimera.adapters.nli.scorer import get_scorer
 from chimera.adapters.persona_files import PersonaFiles
 from chimera.adapters.postgres.audit import PostgresAuditLog
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database
+from chimera.adapters.postgres.decisions import PostgresDecisionLog
 from chimera.adapters.postgres.outbox import SandboxPublisher
 from chimera.adapters.postgres.types import Pool
 from chimera.domain.errors import ConfigError
@@ -61,6 +62,7 @@ def postgres_services(db: Database, executor: TaskExecutor | None = None) -> Ser
         nli_scorer=get_scorer(),
         personas=PersonaFiles(),
         executor=executor or InProcessExecutor(),
+        decisions=PostgresDecisionLog(db.pool),
     )
 
 
@@ -78,8 +80,10 @@ def open_executor(settings: Settings) -> InProcessExecutor | RedisExecutor:
 
 def replay_services(services: Services) -> Services:
     """For replaying a node (the studio's prompt comparisons): the same models and scorer,
-    a publisher that refuses, and an audit trail that stays in this process."""
-    return replace(services, publisher=RefusingPublisher(), audit=InMemoryAuditLog())
+    a publisher that refuses, an audit trail that stays in this process, and no decisions."""
+    return replace(
+        services, publisher=RefusingPublisher(), audit=InMemoryAuditLog(), decisions=None
+    )
 
 
 async def _nothing() -> None:

@@ -93,9 +93,8 @@ def up(
                               "  chimera run --persona ava --goal '...'   # drafted by the swarm\n"
                               "  chimera swarm status\nCtrl-C stops the swarm.",
                               highlight=False, soft_wrap=True)  # fmt: skip
-                while True:
+                while True:  # the pool's watcher starts again any worker that dies
                     time.sleep(1.0)
-                    pool.check()
             os.environ["CHIMERA_REDIS_URL"] = url  # this process's graph uses the swarm
             if not as_json:
                 err.print(f"swarm: {workers} worker(s) on {url}; running the goal", highlight=False)

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,19 +47,31 @@ class EmbeddedRedis:
 
 @dataclass
 class WorkerPool:
-    """N worker processes against one Redis; ``check`` starts again any that died."""
+    """N worker processes against one Redis; while the pool is open, a watcher thread
+    starts again, every ``check_every_s``, any worker that died (``check``)."""
 
     count: int
     env: dict[str, str]
     concurrency: int = 1
     grace_s: float = 10.0
+    check_every_s: float = 1.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _watcher: threading.Thread | None = field(default=None, repr=False)
 
     def __enter__(self) -> WorkerPool:
         for n in range(1, self.count + 1):
             self._start(f"local-{n}")
+        # A thread, so that workers are started again while this process runs a goal.
+        self._watcher = threading.Thread(target=self._watch, name="worker-pool", daemon=True)
+        self._watcher.start()
         return self
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.check_every_s):
+            self.check()
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -72,16 +85,23 @@ class WorkerPool:
 
     def check(self) -> list[str]:
         """Starts again the workers that exited; returns their names."""
-        dead = [name for name, p in self.processes.items() if p.poll() is not None]
-        for name in dead:
-            log.warning("worker %s exited (%s): starting it again", name,
-                        self.processes[name].returncode)  # fmt: skip
-            self.restarts += 1
-            self._start(name)
-        return dead
+        with self._lock:
+            if self._stopping.is_set():
+                return []
+            dead = [name for name, p in self.processes.items() if p.poll() is not None]
+            for name in dead:
+                log.warning("worker %s exited (%s): starting it again", name,
+                            self.processes[name].returncode)  # fmt: skip
+                self.restarts += 1
+                self._start(name)
+            return dead
 
     def stop(self) -> None:
         """SIGTERM to all (each finishes or releases its tasks), then SIGKILL stragglers."""
+        with self._lock:
+            self._stopping.set()  # the watcher starts nothing from here on
+        if self._watcher is not None:
+            self._watcher.join()
         for p in self.processes.values():
             if p.poll() is None:
                 p.terminate()

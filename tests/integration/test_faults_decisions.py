@@ -68,6 +68,7 @@ class Interrupts:
         return self.queue.pop(0)
 
 
+@pytest.mark.timeout(900)  # 100 trials of two forked resumes each: minutes on 2 cores
 def test_concurrent_decisions_on_one_interrupt(fault_db: str) -> None:
     env = {"CHIMERA_DATABASE_URL": fault_db, "CHIMERA_OFFLINE_LATENCY": "0"}
     interrupts = Interrupts(env)

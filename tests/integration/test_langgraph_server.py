@@ -218,6 +218,14 @@ async def test_a_review_survives_malformed_resumes_and_publishes(server: Server)
             " ORDER BY id",
             (thread,),
         ).fetchall()
+        # One durable decision for the item, under the id the server surfaced, as the
+        # CLI records its own: a rival answer to this interrupt would not be applied.
+        recorded = conn.execute(
+            "SELECT interrupt_id, kind, reviewer FROM chimera_review_decisions"
+            " WHERE thread_id = %s",
+            (thread,),
+        ).fetchall()
+    assert recorded == [(asked["id"], "approve", "rae")]
     events = [event for event, _actor in rows]
     assert events.count("decision_refused") == 3
     assert events.count("decided") == 1 and ("decided", "human:rae") in rows

@@ -58,12 +58,21 @@ class Workers:
             self.started += 1
             name = f"w{self.started}"
             env = {**self.env, "CHIMERA_OFFLINE_LATENCY": str(self.latency)}
-            self.live[name] = subprocess.Popen(
-                [str(CHIMERA), "worker", "--name", name, "--json", "--grace", "5"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+            # The log goes to a file: a pipe nobody reads until the end fills up, and a
+            # worker blocked writing its log stops renewing the tasks it holds.
+            with self.log(name).open("w") as log:
+                self.live[name] = subprocess.Popen(
+                    [str(CHIMERA), "worker", "--name", name, "--json", "--grace", "5"],
+                    env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                )  # fmt: skip
             names.append(name)
         return names
+
+    def log(self, name: str) -> Path:
+        return Path(self.env["CHIMERA_HOME"]) / f"worker-{name}.log"
+
+    def tail(self, name: str) -> str:
+        return self.log(name).read_text()[-3000:]
 
     def kill(self, name: str) -> None:
         self.live.pop(name).kill()
@@ -73,12 +82,12 @@ class Workers:
         for proc in self.live.values():
             proc.send_signal(signal.SIGTERM)
         for name, proc in self.live.items():
-            out, err = proc.communicate(timeout=60)
+            out, _ = proc.communicate(timeout=60)
             if proc.returncode == 143 and not out:
                 # Stopped while it was still starting (before it served anything).
                 self.stopped[name] = {"worker": name, "drafted": 0, "starting": True}
                 continue
-            assert proc.returncode == 0, f"worker {name}: exit {proc.returncode}\n{err[-3000:]}"
+            assert proc.returncode == 0, f"worker {name}: exit {proc.returncode}\n{self.tail(name)}"
             self.stopped[name] = json.loads(out)
         self.live = {}
         return self.stopped
@@ -92,7 +101,7 @@ class Workers:
                 return
             for n in names:
                 proc = self.live[n]
-                assert proc.poll() is None, f"worker {n} died: {proc.communicate()[1][-3000:]}"
+                assert proc.poll() is None, f"worker {n} died: {self.tail(n)}"
             time.sleep(0.2)
         raise AssertionError(f"workers {names} never came up")
 

@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 KILL_GOALS = int(os.environ.get("SWARM_KILL_GOALS", "5"))
 TASKS_PER_GOAL = 11  # the plan's limit is 12
 MIN_KILLS = 5
+MAX_KILLS = 25
+KILL_EVERY_S = (2.5, 5.0)
 
 
 @pytest.fixture
@@ -56,7 +58,8 @@ def _check_all_done(
     outcomes = results_of(client, prefix)
     assert len(outcomes) == tasks, f"{tasks} tasks but {len(outcomes)} outcomes"
     assert set(outcomes.values()) == {1}, "an outcome recorded twice"
-    assert client.xlen(f"{prefix}:dead") == 0
+    dead = client.xrange(f"{prefix}:dead")
+    assert dead == [], f"dead-lettered: {[fields.get(b'reason') for _id, fields in dead]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         for view in views:
             assert check_thread(conn, view["thread_id"]) == [], view["thread_id"]
@@ -83,12 +86,14 @@ def test_workers_killed_mid_task_again_and_again_lose_nothing(
     kills = 0
     try:
         while any(proc.is_alive() for proc, _conn in runs):
-            time.sleep(rng.uniform(0.5, 1.5))
+            # Kills come further apart than a draft takes: killed every second, a task
+            # could be taken from worker after worker until it is dead-lettered.
+            time.sleep(rng.uniform(*KILL_EVERY_S))
             busy = [n for n, p in pending_by_consumer(client, swarm.prefix).items()
                     if n in workers.live]  # fmt: skip
             ready = [n for n in workers.live if client.exists(f"{swarm.prefix}:worker:{n}")]
             # Kill a worker holding a task while another one serves; start a replacement.
-            if busy and len(ready) >= 2:
+            if busy and len(ready) >= 2 and kills < MAX_KILLS:
                 workers.kill(rng.choice(busy))
                 kills += 1
                 workers.start(1)
