@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -176,10 +177,19 @@ def get_embedder() -> Embedder:
 
 
 class ChimeraEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over an :class:`Embedder` (the shared one by default)."""
+    """LangChain ``Embeddings`` over an :class:`Embedder` (the shared one by default).
 
-    def __init__(self, embedder: Embedder | None = None) -> None:
+    It remembers the vectors of its last ``query_cache`` queries, keyed by their text:
+    the judge searches a persona's facts, its posts and the policy violations with the
+    same draft, and the store embeds each search's query anew (one model call each). A
+    query is embedded alone, as before, so a remembered vector is the one it would get.
+    """
+
+    def __init__(self, embedder: Embedder | None = None, query_cache: int = 256) -> None:
         self._embedder = embedder
+        self._query_cache = query_cache
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -189,4 +199,25 @@ class ChimeraEmbeddings(Embeddings):
         return [row.tolist() for row in self.embedder.embed(texts)]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_one(text).tolist()
+        remembered = self._remembered(text)
+        if remembered is not None:
+            return remembered
+        vector: list[float] = self.embedder.embed_one(text).tolist()
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > self._query_cache:
+                self._queries.popitem(last=False)
+        return list(vector)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        # A remembered query needs no executor thread (LangChain's default hops to one).
+        remembered = self._remembered(text)
+        return remembered if remembered is not None else await super().aembed_query(text)
+
+    def _remembered(self, text: str) -> list[float] | None:
+        with self._lock:
+            vector = self._queries.get(text)
+            if vector is None:
+                return None
+            self._queries.move_to_end(text)
+            return list(vector)  # a copy: a caller may change its list
