@@ -114,7 +114,9 @@ async def judge_draft(
         findings = [(f.category, f.reason) for f in rating.policy]
         detections.append(model_policy_signal(findings))
     if head is not None and embedder is not None:
-        detections.append(sensitive_signal(list(embedder.embed([draft, task["brief"]])), head))
+        # Each alone: the draft's vector is then the one its memory searches just made.
+        vectors = [embedder.embed_alone(draft), embedder.embed_alone(task["brief"])]
+        detections.append(sensitive_signal(vectors, head))
     signals = [
         rubric,
         consistency,

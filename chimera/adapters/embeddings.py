@@ -176,20 +176,58 @@ def get_embedder() -> Embedder:
     return Embedder(threads=SHARED_THREADS)
 
 
+class AloneVectors:
+    """Vectors of texts each embedded alone, remembered by text (the last ``size``).
+
+    Alone, because a batch pads its texts to the longest and the int8 model's vectors
+    move with that (by about 1e-4): a text embedded alone gets one vector wherever it
+    is asked for. The judge asks for its draft's four times (the store's searches of
+    facts, posts and violations, and the sensitive-topic head), one model call now.
+    """
+
+    def __init__(self, embedder: Embedder | None = None, size: int = 256) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, text: str) -> np.ndarray:
+        """The vector of ``text`` embedded alone, shape ``(384,)``; do not change it."""
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = (self._embedder or get_embedder()).embed_one(text)
+        vector.flags.writeable = False  # shared between callers
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def remembers(self, text: str) -> bool:
+        with self._lock:
+            return text in self._vectors
+
+
+@lru_cache(maxsize=1)
+def shared_alone_vectors() -> AloneVectors:
+    """The process-wide :class:`AloneVectors` of the shared embedder."""
+    return AloneVectors()
+
+
 class ChimeraEmbeddings(Embeddings):
     """LangChain ``Embeddings`` over an :class:`Embedder` (the shared one by default).
 
-    It remembers the vectors of its last ``query_cache`` queries, keyed by their text:
-    the judge searches a persona's facts, its posts and the policy violations with the
-    same draft, and the store embeds each search's query anew (one model call each). A
-    query is embedded alone, as before, so a remembered vector is the one it would get.
+    Queries go through :class:`AloneVectors` (the process-wide one with the shared
+    embedder): a store embeds each search's query anew, and the judge searches with
+    the same draft three times.
     """
 
-    def __init__(self, embedder: Embedder | None = None, query_cache: int = 256) -> None:
+    def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
-        self._query_cache = query_cache
-        self._queries: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._queries = shared_alone_vectors() if embedder is None else AloneVectors(embedder)
 
     @property
     def embedder(self) -> Embedder:
@@ -199,25 +237,11 @@ class ChimeraEmbeddings(Embeddings):
         return [row.tolist() for row in self.embedder.embed(texts)]
 
     def embed_query(self, text: str) -> list[float]:
-        remembered = self._remembered(text)
-        if remembered is not None:
-            return remembered
-        vector: list[float] = self.embedder.embed_one(text).tolist()
-        with self._lock:
-            self._queries[text] = vector
-            while len(self._queries) > self._query_cache:
-                self._queries.popitem(last=False)
-        return list(vector)
+        vector: list[float] = self._queries.vector(text).tolist()
+        return vector
 
     async def aembed_query(self, text: str) -> list[float]:
         # A remembered query needs no executor thread (LangChain's default hops to one).
-        remembered = self._remembered(text)
-        return remembered if remembered is not None else await super().aembed_query(text)
-
-    def _remembered(self, text: str) -> list[float] | None:
-        with self._lock:
-            vector = self._queries.get(text)
-            if vector is None:
-                return None
-            self._queries.move_to_end(text)
-            return list(vector)  # a copy: a caller may change its list
+        if self._queries.remembers(text):
+            return self.embed_query(text)
+        return await super().aembed_query(text)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from unittest.mock import patch
 
 import numpy as np
+import pytest
 
-from chimera.adapters.embeddings import EMBEDDING_DIM, ChimeraEmbeddings, Embedder
+from chimera.adapters.embeddings import EMBEDDING_DIM, AloneVectors, ChimeraEmbeddings, Embedder
+from chimera.adapters.nli.scorer import CachingEmbedder, PersonaConsistencyScorer
 
 
 class CountingEmbedder(Embedder):
@@ -43,13 +46,46 @@ def test_another_text_is_embedded_not_served_the_remembered_vector() -> None:
     assert inner.asked == ["I live in Lisbon.", "I live in Porto."]
 
 
-def test_the_query_cache_forgets_the_oldest_and_hands_out_copies() -> None:
+def test_alone_vectors_forget_the_oldest_and_are_read_only() -> None:
     inner = CountingEmbedder()
-    embeddings = ChimeraEmbeddings(inner, query_cache=2)
-    vector = embeddings.embed_query("one")
-    vector[0] = 99.0  # a caller's change stays in the caller's list
-    assert embeddings.embed_query("one")[0] != 99.0
-    embeddings.embed_query("two")
-    embeddings.embed_query("three")  # "one" is the oldest: forgotten
-    embeddings.embed_query("one")
+    alone = AloneVectors(inner, size=2)
+    vector = alone.vector("one")
+    with pytest.raises(ValueError):
+        vector[0] = 99.0  # shared between callers: nobody may change it
+    alone.vector("two")
+    alone.vector("three")  # "one" is the oldest: forgotten
+    assert not alone.remembers("one")
+    alone.vector("one")
     assert inner.asked == ["one", "two", "three", "one"]
+
+
+def test_the_store_hands_out_lists_of_its_own() -> None:
+    embeddings = ChimeraEmbeddings(CountingEmbedder())
+    vector = embeddings.embed_query("one")
+    vector[0] = 99.0
+    assert embeddings.embed_query("one")[0] != 99.0
+
+
+def test_the_scorer_and_the_store_share_a_draft_embedded_alone() -> None:
+    inner = CountingEmbedder()
+    embeddings = ChimeraEmbeddings()
+    scorer = PersonaConsistencyScorer()
+    # The shared embedder, faked for this test only.
+    with patch("chimera.adapters.embeddings.get_embedder", return_value=inner):
+        searched = embeddings.embed_query("a draft no other test embeds")
+        judged = scorer.embedder.embed_alone("a draft no other test embeds")
+        other = scorer.embedder.embed_alone("its brief, no other test's either")
+    assert judged.tolist() == searched
+    assert other.tolist() != searched
+    assert inner.asked == ["a draft no other test embeds", "its brief, no other test's either"]
+
+
+def test_the_batch_cache_is_keyed_by_text() -> None:
+    inner = CountingEmbedder()
+    cache = CachingEmbedder(inner)
+    before = cache.embed(["I live in Lisbon.", "I have two dogs."])
+    after = cache.embed(["I live in Porto.", "I have two dogs."])  # a fact edited
+    assert not np.array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])
+    assert inner.asked == ["I live in Lisbon.", "I have two dogs.", "I live in Porto."]
+

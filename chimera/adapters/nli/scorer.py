@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from chimera.adapters.embeddings import Embedder, get_embedder
+from chimera.adapters.embeddings import AloneVectors, Embedder, get_embedder, shared_alone_vectors
 from chimera.adapters.nli import features as F
 from chimera.domain.errors import ChimeraError
 
@@ -165,10 +165,16 @@ class CachingEmbedder:
         self._size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._alone = shared_alone_vectors() if embedder is None else AloneVectors(embedder)
 
     @property
     def inner(self) -> Embedder:
         return self._embedder or get_embedder()
+
+    def embed_alone(self, text: str) -> np.ndarray:
+        """The vector of ``text`` embedded on its own, as the store embeds a search query
+        (with the shared embedder, the very vector the store's search of it used)."""
+        return self._alone.vector(text)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
