@@ -9,6 +9,7 @@ A combiner, calibrated on reviewers' decisions once fitted, makes them one confi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,7 +23,11 @@ from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.disclosure import label_place
 from chimera.domain.signals.language import language_of
 from chimera.domain.signals.model_policy import model_policy_signal
-from chimera.domain.signals.persona_consistency import consistency_signal
+from chimera.domain.signals.persona_consistency import (
+    WarmingPairScorer,
+    consistency_signal,
+    draft_sentences,
+)
 from chimera.domain.signals.policy import policy_signal
 from chimera.domain.signals.sensitive import TextEmbedder, sensitive_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
@@ -55,6 +60,21 @@ class Judgement:
     memory: Recollection
 
 
+def _embed_ahead(services: Services, draft: str, brief: str) -> asyncio.Future[Any] | None:
+    """Embed, each in a thread, what the signals will ask for that does not depend on
+    the memory search: the draft's sentences and words for the consistency scorer, the
+    brief for the sensitive-topic head. They run beside the search's own embedding of
+    the draft, model calls on every core; the signals then find them cached."""
+    scorer = services.nli_scorer
+    ahead = []
+    if isinstance(scorer, WarmingPairScorer):
+        ahead.append(asyncio.to_thread(scorer.warm, draft_sentences(draft)))
+    embedder = cast(TextEmbedder | None, getattr(scorer, "embedder", None))
+    if embedder is not None and shipped_sensitive_head() is not None:
+        ahead.append(asyncio.to_thread(embedder.embed_alone, brief))
+    return asyncio.gather(*ahead) if ahead else None
+
+
 async def judge_draft(
     ctx: Context,
     services: Services,
@@ -68,6 +88,7 @@ async def judge_draft(
     """Score ``draft`` from every signal and choose its route: the judge node's whole work,
     callable outside the graph (``chimera judge``, ``chimera eval``). ``own_post`` is the
     (thread, task) whose earlier post is no repeat of this draft."""
+    ahead = _embed_ahead(services, draft, task["brief"])
     recalled = await recall(store, persona["id"], draft)
     memory = Recollection(
         facts=recalled.facts,
@@ -89,6 +110,8 @@ async def judge_draft(
         weight=combiner.weight("rubric"),
         reasons=[f"model rated {rating.score}/5", *rating.reasons],
     )
+    if ahead is not None:
+        await ahead
     consistency = consistency_signal(
         persona,
         draft,

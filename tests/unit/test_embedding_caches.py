@@ -89,3 +89,12 @@ def test_the_batch_cache_is_keyed_by_text() -> None:
     np.testing.assert_array_equal(before[1], after[1])
     assert inner.asked == ["I live in Lisbon.", "I have two dogs.", "I live in Porto."]
 
+
+def test_a_warmed_scorer_embeds_only_the_persona_side() -> None:
+    inner = CountingEmbedder()
+    scorer = PersonaConsistencyScorer(embedder=inner)
+    scorer.warm(["I have two dogs."])
+    assert inner.asked == ["I have two dogs.", "dogs", "two"]
+    probs = scorer.predict_proba([("I have two dogs.", "I have a cat.")])
+    assert probs.shape == (1, 3)
+    assert inner.asked[3:] == ["I have a cat.", "cat"]

@@ -236,6 +236,16 @@ class PersonaConsistencyScorer:
         parts = F.pair_features([(str(u), str(p)) for u, p in pairs], self.embedder.embed)
         return network.predict_proba(feature_matrix(parts))
 
+    def warm(self, utterances: Sequence[str]) -> None:
+        """Embed the utterances and their content words now, as :meth:`predict_proba`
+        would (each list sorted, the cached left out), so that it finds them cached:
+        the judge runs this beside its memory search, another model call."""
+        sentences = sorted(set(utterances))
+        self.embedder.embed(sentences)
+        words = sorted({w for s in sentences for w in F.content_tokens(s)})
+        if words:
+            self.embedder.embed(words)
+
     def score_many(self, pairs: Sequence[tuple[str, str]]) -> list[ConsistencyScore]:
         return [ConsistencyScore(*map(float, row)) for row in self.predict_proba(pairs)]
 
