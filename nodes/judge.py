@@ -60,19 +60,31 @@ class Judgement:
     memory: Recollection
 
 
-def _embed_ahead(services: Services, draft: str, brief: str) -> asyncio.Future[Any] | None:
-    """Embed, each in a thread, what the signals will ask for that does not depend on
-    the memory search: the draft's sentences and words for the consistency scorer, the
-    brief for the sensitive-topic head. They run beside the search's own embedding of
-    the draft, model calls on every core; the signals then find them cached."""
+@dataclass(frozen=True)
+class _Ahead:
+    """Model calls started before the memory search: the draft's vector, for the search
+    itself, and the rest, for the signals after it."""
+
+    draft: asyncio.Future[Any] | None
+    rest: asyncio.Future[Any] | None
+
+
+def _embed_ahead(services: Services, draft: str, brief: str) -> _Ahead:
+    """Start, each in a thread, what the judge will embed whatever its memory holds:
+    the draft alone (the store's searches then find its vector remembered), the draft's
+    sentences and words for the consistency scorer, the brief for the sensitive-topic
+    head: model calls on every core, embedded as their users would, so cached for them."""
+    loop = asyncio.get_running_loop()
     scorer = services.nli_scorer
-    ahead = []
-    if isinstance(scorer, WarmingPairScorer):
-        ahead.append(asyncio.to_thread(scorer.warm, draft_sentences(draft)))
     embedder = cast(TextEmbedder | None, getattr(scorer, "embedder", None))
-    if embedder is not None and shipped_sensitive_head() is not None:
-        ahead.append(asyncio.to_thread(embedder.embed_alone, brief))
-    return asyncio.gather(*ahead) if ahead else None
+    alone = embedder.embed_alone if embedder is not None else None
+    first = loop.run_in_executor(None, alone, draft) if alone is not None else None
+    rest = []
+    if isinstance(scorer, WarmingPairScorer):
+        rest.append(loop.run_in_executor(None, scorer.warm, draft_sentences(draft)))
+    if alone is not None and shipped_sensitive_head() is not None:
+        rest.append(loop.run_in_executor(None, alone, brief))
+    return _Ahead(draft=first, rest=asyncio.gather(*rest) if rest else None)
 
 
 async def judge_draft(
@@ -89,6 +101,10 @@ async def judge_draft(
     callable outside the graph (``chimera judge``, ``chimera eval``). ``own_post`` is the
     (thread, task) whose earlier post is no repeat of this draft."""
     ahead = _embed_ahead(services, draft, task["brief"])
+    # The detectors read the draft alone: they run while the threads above embed.
+    detections = run_detectors(draft, language=persona_language(persona))
+    if ahead.draft is not None:
+        await ahead.draft
     recalled = await recall(store, persona["id"], draft)
     memory = Recollection(
         facts=recalled.facts,
@@ -110,8 +126,8 @@ async def judge_draft(
         weight=combiner.weight("rubric"),
         reasons=[f"model rated {rating.score}/5", *rating.reasons],
     )
-    if ahead is not None:
-        await ahead
+    if ahead.rest is not None:
+        await ahead.rest
     consistency = consistency_signal(
         persona,
         draft,
@@ -132,7 +148,6 @@ async def judge_draft(
         topics_by_words=head is None or embedder is None,
         topic=task["topic"],
     )
-    detections = run_detectors(draft, language=persona_language(persona))
     if rating.policy:  # a provider model's classification; the offline one leaves it empty
         findings = [(f.category, f.reason) for f in rating.policy]
         detections.append(model_policy_signal(findings))
