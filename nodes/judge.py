@@ -69,20 +69,24 @@ class _Ahead:
     rest: asyncio.Future[Any] | None
 
 
-def _embed_ahead(services: Services, draft: str, brief: str) -> _Ahead:
+def _embed_ahead(services: Services, draft: str, brief: str, *, searched: bool) -> _Ahead:
     """Start, each in a thread, what the judge will embed whatever its memory holds:
     the draft alone (the store's searches then find its vector remembered), the draft's
     sentences and words for the consistency scorer, the brief for the sensitive-topic
-    head: model calls on every core, embedded as their users would, so cached for them."""
+    head: model calls on every core, embedded as their users would, so cached for them.
+    (The draft alone only if a memory is ``searched`` or the head reads it.)"""
     loop = asyncio.get_running_loop()
     scorer = services.nli_scorer
     embedder = cast(TextEmbedder | None, getattr(scorer, "embedder", None))
     alone = embedder.embed_alone if embedder is not None else None
-    first = loop.run_in_executor(None, alone, draft) if alone is not None else None
+    head = shipped_sensitive_head() is not None
+    first = None
+    if alone is not None and (searched or head):
+        first = loop.run_in_executor(None, alone, draft)
     rest = []
     if isinstance(scorer, WarmingPairScorer):
         rest.append(loop.run_in_executor(None, scorer.warm, draft_sentences(draft)))
-    if alone is not None and shipped_sensitive_head() is not None:
+    if alone is not None and head:
         rest.append(loop.run_in_executor(None, alone, brief))
     return _Ahead(draft=first, rest=asyncio.gather(*rest) if rest else None)
 
@@ -100,7 +104,7 @@ async def judge_draft(
     """Score ``draft`` from every signal and choose its route: the judge node's whole work,
     callable outside the graph (``chimera judge``, ``chimera eval``). ``own_post`` is the
     (thread, task) whose earlier post is no repeat of this draft."""
-    ahead = _embed_ahead(services, draft, task["brief"])
+    ahead = _embed_ahead(services, draft, task["brief"], searched=store is not None)
     # The detectors read the draft alone: they run while the threads above embed.
     detections = run_detectors(draft, language=persona_language(persona))
     if ahead.draft is not None:
