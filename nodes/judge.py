@@ -80,12 +80,14 @@ def _embed_ahead(services: Services, draft: str, brief: str, *, searched: bool) 
     embedder = cast(TextEmbedder | None, getattr(scorer, "embedder", None))
     alone = embedder.embed_alone if embedder is not None else None
     head = shipped_sensitive_head() is not None
+    rest = []
+    if isinstance(scorer, WarmingPairScorer):
+        sentences = draft_sentences(draft)
+        rest.append(loop.run_in_executor(None, scorer.warm_sentences, sentences))
+        rest.append(loop.run_in_executor(None, scorer.warm_words, sentences))
     first = None
     if alone is not None and (searched or head):
         first = loop.run_in_executor(None, alone, draft)
-    rest = []
-    if isinstance(scorer, WarmingPairScorer):
-        rest.append(loop.run_in_executor(None, scorer.warm, draft_sentences(draft)))
     if alone is not None and head:
         rest.append(loop.run_in_executor(None, alone, brief))
     return _Ahead(draft=first, rest=asyncio.gather(*rest) if rest else None)

@@ -93,7 +93,8 @@ def test_the_batch_cache_is_keyed_by_text() -> None:
 def test_a_warmed_scorer_embeds_only_the_persona_side() -> None:
     inner = CountingEmbedder()
     scorer = PersonaConsistencyScorer(embedder=inner)
-    scorer.warm(["I have two dogs."])
+    scorer.warm_sentences(["I have two dogs."])
+    scorer.warm_words(["I have two dogs."])
     assert inner.asked == ["I have two dogs.", "dogs", "two"]
     probs = scorer.predict_proba([("I have two dogs.", "I have a cat.")])
     assert probs.shape == (1, 3)

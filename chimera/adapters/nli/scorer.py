@@ -236,13 +236,15 @@ class PersonaConsistencyScorer:
         parts = F.pair_features([(str(u), str(p)) for u, p in pairs], self.embedder.embed)
         return network.predict_proba(feature_matrix(parts))
 
-    def warm(self, utterances: Sequence[str]) -> None:
-        """Embed the utterances and their content words now, as :meth:`predict_proba`
-        would (each list sorted, the cached left out), so that it finds them cached:
-        the judge runs this beside its memory search, another model call."""
-        sentences = sorted(set(utterances))
-        self.embedder.embed(sentences)
-        words = sorted({w for s in sentences for w in F.content_tokens(s)})
+    def warm_sentences(self, utterances: Sequence[str]) -> None:
+        """Embed the utterances now, as :meth:`predict_proba` would (sorted, the cached
+        left out), so that it finds them cached: the judge runs this, and
+        :meth:`warm_words`, in threads beside its memory search, other model calls."""
+        self.embedder.embed(sorted(set(utterances)))
+
+    def warm_words(self, utterances: Sequence[str]) -> None:
+        """Embed the utterances' content words now, as :meth:`predict_proba` would."""
+        words = sorted({w for s in set(utterances) for w in F.content_tokens(s)})
         if words:
             self.embedder.embed(words)
 

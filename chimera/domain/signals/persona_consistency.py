@@ -27,9 +27,12 @@ class PairScorer(Protocol):
 
 @runtime_checkable
 class WarmingPairScorer(PairScorer, Protocol):
-    """A scorer that can embed one side of its pairs ahead of :meth:`predict_proba`."""
+    """A scorer that can embed one side of its pairs ahead of :meth:`predict_proba`:
+    the sentences, and their words, each a job a thread can run."""
 
-    def warm(self, utterances: Sequence[str]) -> None: ...
+    def warm_sentences(self, utterances: Sequence[str]) -> None: ...
+
+    def warm_words(self, utterances: Sequence[str]) -> None: ...
 
 
 ON_TOPIC = 0.95
