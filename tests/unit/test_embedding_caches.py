@@ -99,3 +99,17 @@ def test_a_warmed_scorer_embeds_only_the_persona_side() -> None:
     probs = scorer.predict_proba([("I have two dogs.", "I have a cat.")])
     assert probs.shape == (1, 3)
     assert inner.asked[3:] == ["I have a cat.", "cat"]
+
+
+def test_remembered_tokens_are_the_texts_own_and_hand_out_copies() -> None:
+    from chimera.adapters.nli.features import content_tokens, tokenize
+
+    tokens = tokenize("I don't own a car.")
+    assert tokens == ["i", "do", "n't", "own", "a", "car"]
+    tokens.append("boat")  # a caller's change stays in the caller's list
+    assert tokenize("I don't own a car.") == ["i", "do", "n't", "own", "a", "car"]
+    assert content_tokens("I sold my car.") == ["car", "sold"]
+    assert content_tokens("I sold my boat.") == ["boat", "sold"]  # an edited text: its own
+    words = content_tokens("I sold my boat.")
+    words.clear()
+    assert content_tokens("I sold my boat.") == ["boat", "sold"]
