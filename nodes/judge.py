@@ -9,6 +9,7 @@ A combiner, calibrated on reviewers' decisions once fitted, makes them one confi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,7 +23,11 @@ from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.disclosure import label_place
 from chimera.domain.signals.language import language_of
 from chimera.domain.signals.model_policy import model_policy_signal
-from chimera.domain.signals.persona_consistency import consistency_signal
+from chimera.domain.signals.persona_consistency import (
+    WarmingPairScorer,
+    consistency_signal,
+    draft_sentences,
+)
 from chimera.domain.signals.policy import policy_signal
 from chimera.domain.signals.sensitive import TextEmbedder, sensitive_signal
 from chimera.domain.types import Persona, Signal, Task, TaskResult, Verdict
@@ -55,6 +60,39 @@ class Judgement:
     memory: Recollection
 
 
+@dataclass(frozen=True)
+class _Ahead:
+    """Model calls started before the memory search: the draft's vector, for the search
+    itself, and the rest, for the signals after it."""
+
+    draft: asyncio.Future[Any] | None
+    rest: asyncio.Future[Any] | None
+
+
+def _embed_ahead(services: Services, draft: str, brief: str, *, searched: bool) -> _Ahead:
+    """Start, each in a thread, what the judge will embed whatever its memory holds:
+    the draft alone (the store's searches then find its vector remembered), the draft's
+    sentences and words for the consistency scorer, the brief for the sensitive-topic
+    head: model calls on every core, embedded as their users would, so cached for them.
+    (The draft alone only if a memory is ``searched`` or the head reads it.)"""
+    loop = asyncio.get_running_loop()
+    scorer = services.nli_scorer
+    embedder = cast(TextEmbedder | None, getattr(scorer, "embedder", None))
+    alone = embedder.embed_alone if embedder is not None else None
+    head = shipped_sensitive_head() is not None
+    rest = []
+    if isinstance(scorer, WarmingPairScorer):
+        sentences = draft_sentences(draft)
+        rest.append(loop.run_in_executor(None, scorer.warm_sentences, sentences))
+        rest.append(loop.run_in_executor(None, scorer.warm_words, sentences))
+    first = None
+    if alone is not None and (searched or head):
+        first = loop.run_in_executor(None, alone, draft)
+    if alone is not None and head:
+        rest.append(loop.run_in_executor(None, alone, brief))
+    return _Ahead(draft=first, rest=asyncio.gather(*rest) if rest else None)
+
+
 async def judge_draft(
     ctx: Context,
     services: Services,
@@ -68,6 +106,11 @@ async def judge_draft(
     """Score ``draft`` from every signal and choose its route: the judge node's whole work,
     callable outside the graph (``chimera judge``, ``chimera eval``). ``own_post`` is the
     (thread, task) whose earlier post is no repeat of this draft."""
+    ahead = _embed_ahead(services, draft, task["brief"], searched=store is not None)
+    # The detectors read the draft alone: they run while the threads above embed.
+    detections = run_detectors(draft, language=persona_language(persona))
+    if ahead.draft is not None:
+        await ahead.draft
     recalled = await recall(store, persona["id"], draft)
     memory = Recollection(
         facts=recalled.facts,
@@ -89,6 +132,8 @@ async def judge_draft(
         weight=combiner.weight("rubric"),
         reasons=[f"model rated {rating.score}/5", *rating.reasons],
     )
+    if ahead.rest is not None:
+        await ahead.rest
     consistency = consistency_signal(
         persona,
         draft,
@@ -109,12 +154,13 @@ async def judge_draft(
         topics_by_words=head is None or embedder is None,
         topic=task["topic"],
     )
-    detections = run_detectors(draft, language=persona_language(persona))
     if rating.policy:  # a provider model's classification; the offline one leaves it empty
         findings = [(f.category, f.reason) for f in rating.policy]
         detections.append(model_policy_signal(findings))
     if head is not None and embedder is not None:
-        detections.append(sensitive_signal(list(embedder.embed([draft, task["brief"]])), head))
+        # Each alone: the draft's vector is then the one its memory searches just made.
+        vectors = [embedder.embed_alone(draft), embedder.embed_alone(task["brief"])]
+        detections.append(sensitive_signal(vectors, head))
     signals = [
         rubric,
         consistency,

