@@ -107,9 +107,8 @@ async def _standing(
         return answer
     thread_id = thread_id_of(runtime)
     standing, won = await decisions.record(thread_id, interrupt_id, task_id, attempt, answer)
-    if (standing.task_id, standing.attempt) != (task_id, attempt):
-        # An earlier interrupt's record under an id LangGraph gave again: not this one's.
-        return answer
+    if not standing.is_for(task_id, attempt):
+        return answer  # an earlier interrupt's record, under an id LangGraph gave again
     if not won and not same_decision(standing.decision, answer):
         await audit(
             runtime,

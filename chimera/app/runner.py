@@ -348,13 +348,8 @@ class Runner:
         pending = {i.id: i.value for i in snapshot.interrupts}
 
         def waiting(d: RecordedDecision) -> bool:
-            # Pending under this id and about the same attempt (not a later interrupt that
-            # LangGraph gave the same id).
             asked = pending.get(d.interrupt_id)
-            return isinstance(asked, dict) and (asked.get("task_id"), asked.get("attempt")) == (
-                d.task_id,
-                d.attempt,
-            )
+            return isinstance(asked, dict) and d.is_for(asked.get("task_id"), asked.get("attempt"))
 
         await self.decisions.mark_applied(
             thread_id, [d.interrupt_id for d in recorded if not waiting(d)]

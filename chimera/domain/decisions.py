@@ -81,6 +81,11 @@ class RecordedDecision:
     state: str
     decided_at: str
 
+    def is_for(self, task_id: object, attempt: object) -> bool:
+        """Given for this attempt of this task: an interrupt LangGraph later gives the same
+        id (another attempt) is not answered by it."""
+        return (self.task_id, self.attempt) == (task_id, attempt)
+
     def describe(self) -> str:
         reviewer = self.decision.get("reviewer", "anonymous")
         return f"{self.decision['decision']} by {reviewer} at {self.decided_at}"
