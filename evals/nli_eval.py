@@ -17,6 +17,7 @@ Bad input raises :class:`chimera.domain.errors.InputError` naming the file and l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -226,7 +227,9 @@ def evaluate(pairs: Sequence[LabeledPair], scorer: Scorer | None = None) -> dict
     meta = getattr(scorer, "metadata", None)
     if isinstance(meta, dict):
         report["model"] = {
-            k: meta[k] for k in ("model_id", "embedder", "fitted_at", "kind") if k in meta
+            k: meta[k]
+            for k in ("model_id", "base_model", "embedder", "fitted_at", "kind")
+            if k in meta
         }
     report["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return report
@@ -244,12 +247,32 @@ def _fmt(value: float | None) -> str:
     )
 
 
+def training_data_warning(report: dict[str, Any]) -> str | None:
+    """What to say when the pairs are the model's own training pairs; None otherwise."""
+    if not report.get("fitted_on_this_data"):
+        return None
+    cv = report.get("grouped_cv") or {}
+    return (
+        "These are the model's training pairs: the figures below are fitted figures, not "
+        "an estimate. The honest ones are its grouped cross-validation figures "
+        f"({cv.get('folds', '?')} folds by {cv.get('groups', 'persona sentence')}): "
+        f"accuracy {_fmt(cv.get('accuracy'))}, contradiction AUROC "
+        f"{_fmt(cv.get('contradiction_auroc'))}, ECE {_fmt(cv.get('ece'))}."
+    )
+
+
+def _training_data_lines(report: dict[str, Any]) -> list[str]:
+    warning = training_data_warning(report)
+    return [f"**{warning}**", ""] if warning else []
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Persona consistency",
         "",
         f"Pairs: {report['n']}" + (f" from `{report['data']}`" if report.get("data") else ""),
         "",
+        *_training_data_lines(report),
         "| metric | value |",
         "| --- | --- |",
         f"| 3-way accuracy | {_fmt(report['accuracy'])} |",
@@ -349,6 +372,23 @@ def write_report(report: dict[str, Any], out_dir: Path | str | None = None) -> P
     return folder
 
 
+def training_data_note(data: Path | str, scorer: Scorer | None) -> dict[str, Any]:
+    """``fitted_on_this_data`` (the data file's sha256 is the one the scorer's model records
+    for its training data) and, when true, the model's own grouped-CV figures: scored on
+    its training pairs, the scorer's figures say little, the grouped-CV ones are honest."""
+    meta = getattr(scorer, "metadata", None)
+    if not isinstance(meta, dict):
+        return {"fitted_on_this_data": False}
+    trained = meta.get("training_data") or {}
+    digest = hashlib.sha256(Path(data).read_bytes()).hexdigest()
+    fitted = isinstance(trained, dict) and trained.get("sha256") == digest
+    note: dict[str, Any] = {"fitted_on_this_data": fitted}
+    if fitted:
+        cv = meta.get("grouped_cv") or {}
+        note["grouped_cv"] = {k: v for k, v in cv.items() if k != "candidates"}
+    return note
+
+
 def run(
     data: Path | str,
     fmt: str = "dnli",
@@ -357,7 +397,12 @@ def run(
 ) -> tuple[dict[str, Any], Path]:
     """Load, evaluate and write: the report and its folder."""
     pairs = load_pairs(data, fmt)
+    if scorer is None:
+        from chimera.adapters.nli.scorer import get_scorer
+
+        scorer = get_scorer()
     report = evaluate(pairs, scorer)
     report["data"] = str(data)
     report["format"] = fmt
+    report.update(training_data_note(data, scorer))
     return report, write_report(report, out_dir)

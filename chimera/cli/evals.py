@@ -4,7 +4,9 @@
 scores labelled (utterance, persona sentence) pairs with the persona-consistency scorer,
 prints the metrics and writes a report folder (JSON, Markdown, confusion matrix and
 reliability diagram as PNG; default ``evals/reports/<timestamp>/`` under the current
-folder). Exit status: 0 done, 2 bad input (missing file, malformed line, unknown label),
+folder). When the data file is the one the model was fitted on (same sha256), the report
+says so (``fitted_on_this_data: true`` and the model's ``grouped_cv`` figures, the honest
+ones). Exit status: 0 done, 2 bad input (missing file, malformed line, unknown label),
 1 internal error.
 
 ``chimera eval gate --data FILE.jsonl [--split fit|holdout] [--json] [--out DIR]`` runs
@@ -68,6 +70,11 @@ def _print_readable(report: dict[str, Any], folder: Path) -> None:
             name, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), str(row["support"])
         )
     out.print(labels)
+    from chimera.evals.nli_eval import training_data_warning
+
+    warning = training_data_warning(report)
+    if warning:
+        out.print(f"[bold yellow]{escape(warning)}[/]")
     out.print(f"report: {folder}", highlight=False)
 
 

@@ -6,6 +6,7 @@ outside the repository.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,14 @@ from chimera.adapters.nli.features import counted_numbers, lexical_features, num
 from chimera.adapters.nli.scorer import PersonaConsistencyScorer, get_scorer
 from chimera.cli.evals import eval_app
 from chimera.domain.errors import InputError
-from chimera.evals.nli_eval import compute_metrics, evaluate, load_pairs, run, write_report
+from chimera.evals.nli_eval import (
+    compute_metrics,
+    evaluate,
+    load_pairs,
+    run,
+    training_data_note,
+    write_report,
+)
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +264,28 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
         ],
     )
     assert readable.exit_code == 0 and "3-way accuracy" in readable.stdout
+
+
+class _FittedOn:
+    """A scorer whose model says it was fitted on a given file."""
+
+    def __init__(self, digest: str) -> None:
+        self.metadata = {
+            "training_data": {"sha256": digest},
+            "grouped_cv": {"folds": 5, "groups": "persona sentence", "accuracy": 0.86,
+                           "contradiction_auroc": 0.96, "ece": 0.02, "candidates": {}},
+        }  # fmt: skip
+
+    def predict_proba(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.tile([0.1, 0.1, 0.8], (len(pairs), 1))
+
+
+def test_the_report_says_when_it_scores_the_training_pairs(tmp_path: Path) -> None:
+    data = tmp_path / "train.txt"
+    data.write_text("i have two dogs .</s>i have nine dogs .</s>negative\n", encoding="utf-8")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    report, folder = run(data, "dnli", tmp_path / "out", scorer=_FittedOn(digest))
+    assert report["fitted_on_this_data"] is True
+    assert report["grouped_cv"]["accuracy"] == 0.86 and "candidates" not in report["grouped_cv"]
+    assert "training pairs" in (folder / "report.md").read_text()
+    assert training_data_note(data, _FittedOn("0" * 64)) == {"fitted_on_this_data": False}
