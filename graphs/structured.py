@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
 from chimera.domain.errors import InputError, ModelOutputError
@@ -26,6 +30,32 @@ def _structured_options(model: BaseChatModel) -> dict[str, Any]:
     if openai_models is not None and isinstance(model, openai_models.BaseChatOpenAI):
         return {"method": "function_calling"}
     return {}
+
+
+# Building a structured-output runnable turns the schema into a tool (pydantic's JSON
+# schema): about a third of a structured call's cost with a fast model. Models are cached
+# by their loader, so the runnable is kept per (model, schema); the weak reference tells
+# a model that was collected from a new one at the same address.
+_Kept = tuple[weakref.ref[BaseChatModel], Runnable[Any, Any]]
+_RUNNABLES: OrderedDict[tuple[int, type[BaseModel]], _Kept] = OrderedDict()
+_RUNNABLES_MAX = 64
+_RUNNABLES_LOCK = threading.Lock()
+
+
+def structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    """``model.with_structured_output(schema, include_raw=True)``, built once per pair."""
+    key = (id(model), schema)
+    with _RUNNABLES_LOCK:
+        kept = _RUNNABLES.get(key)
+        if kept is not None and kept[0]() is model:
+            _RUNNABLES.move_to_end(key)
+            return kept[1]
+    runnable = model.with_structured_output(schema, include_raw=True, **_structured_options(model))
+    with _RUNNABLES_LOCK:
+        _RUNNABLES[key] = (weakref.ref(model), runnable)
+        while len(_RUNNABLES) > _RUNNABLES_MAX:
+            _RUNNABLES.popitem(last=False)
+    return runnable
 
 
 def _missing_output_detail(raw: object) -> str:
@@ -73,8 +103,7 @@ async def structured_call(
     ModelOutputError naming the node and the schema. Transport errors and timeouts
     propagate as the provider raised them. ``keep_hidden`` leaves invisible characters
     in the reply's text for the caller to remove and flag (the worker's draft)."""
-    runnable = model.with_structured_output(schema, include_raw=True, **_structured_options(model))
-    reply = await runnable.ainvoke(list(messages))
+    reply = await structured_runnable(model, schema).ainvoke(list(messages))
     parsed = reply.get("parsed") if isinstance(reply, dict) else None
     if isinstance(parsed, schema):
         return _cleaned(parsed, node, keep_hidden)

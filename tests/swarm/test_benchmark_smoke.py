@@ -4,17 +4,41 @@ asserted: the benchmark itself reports the figures.)"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from langgraph.checkpoint.memory import InMemorySaver
 
-from benchmarks.judge_speed import bare_graph
-from benchmarks.swarm import goal_of, pct
+from benchmarks.bare_graph import bare_graph
+from benchmarks.instant_model import INSTANT, load_instant
+from benchmarks.swarm import _publishing, goal_of, no_detectors, pct
+from chimera.adapters.persona_files import load_persona
+from chimera.app.wiring import in_memory_services
+from chimera.graphs.swarm import builder
 
 
 async def test_the_bare_graph_publishes_every_topic_of_a_benchmark_goal() -> None:
-    graph = bare_graph(InMemorySaver())
-    out = await graph.ainvoke({"goal": goal_of(5)}, {"configurable": {"thread_id": "b1"}})
-    assert len(out["published"]) == 5
-    assert out["summary"] == "5 published"
+    for model in (None, INSTANT):
+        graph = bare_graph(InMemorySaver(), model)
+        config = {"configurable": {"thread_id": f"b-{model is None}"}}
+        out = await graph.ainvoke({"goal": goal_of(5, "g1 ")}, config)
+        assert sorted(out["published"]) == sorted(
+            f"A post on g1 {topic}. #AI" for topic in goal_of(5).split(": ")[1].split(", ")
+        )
+        assert out["summary"] == "5 published"
+
+
+async def test_chimera_with_the_instant_model_and_detectors_out_publishes_every_task() -> None:
+    services = replace(in_memory_services(), chat_model=load_instant, nli_scorer=None,
+                       detectors=no_detectors)  # fmt: skip
+    graph = builder.compile(checkpointer=InMemorySaver())
+    payload = {"persona": load_persona("ava"), "goal": goal_of(5, "g2 ")}
+    out = await graph.ainvoke(payload, {"configurable": {"thread_id": "c1"}},
+                              context=_publishing(services))  # fmt: skip
+    assert len(out["published"]) == 5 and "__interrupt__" not in out
+    # Out means out: the judge's signals are the rubric, consistency, policy and flags only.
+    state = await graph.aget_state({"configurable": {"thread_id": "c1"}})
+    names = {why.split(":")[0] for r in state.values["results"] for why in r["reasons"]}
+    assert names == {"rubric", "persona_consistency", "policy", "flags"}
 
 
 def test_percentiles_and_goals() -> None:
