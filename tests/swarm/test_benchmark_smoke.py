@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.bare_graph import bare_graph
 from benchmarks.instant_model import INSTANT, load_instant
-from benchmarks.swarm import _publishing, goal_of, no_detectors, pct
+from benchmarks.swarm import _publishing, goal_of, no_detectors, overhead, pct
 from chimera.adapters.persona_files import load_persona
+from chimera.adapters.postgres.database import Database
 from chimera.app.wiring import in_memory_services
 from chimera.graphs.swarm import builder
 
@@ -45,3 +47,14 @@ def test_percentiles_and_goals() -> None:
     values = [float(v) for v in range(1, 101)]
     assert pct(values, 0.5) == 51.0 and pct(values, 0.99) == 99.0 and pct(values, 1.0) == 100.0
     assert goal_of(12).count(",") == 11 and len(set(goal_of(12).split(", "))) == 12
+
+
+@pytest.mark.parametrize("database_url", ["embedded"], indirect=True)  # pgvector: memory
+async def test_the_overhead_figures_compare_like_with_like(database: Database) -> None:
+    report = await overhead(database, goals=2, judged_goals=1, tasks=2)
+    assert report["goals"] == 2 and report["judged_goals"] == 1
+    for graph in ("bare", "chimera_detectors_out", "chimera_detectors_in"):
+        assert report[f"{graph}_ms_per_goal"] > 0 and report[f"{graph}_cpu_ms_per_goal"] > 0
+    assert report["ratio_detectors_out"] == pytest.approx(
+        report["chimera_detectors_out_ms_per_goal"] / report["bare_ms_per_goal"], abs=0.01
+    )
