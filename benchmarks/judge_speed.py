@@ -21,7 +21,6 @@ graph against a bare LangGraph graph of the same shape.
 from __future__ import annotations
 
 import argparse
-import operator
 import shutil
 import statistics
 import tempfile
@@ -31,15 +30,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Send
-from typing_extensions import TypedDict
 
+from benchmarks.bare_graph import bare_graph
 from benchmarks.memory_search import percentiles_ms
 from benchmarks.report import parse_with_report_options, run_and_publish
 from chimera.adapters.memory.postgres import in_memory_store
@@ -76,72 +71,6 @@ async def judge_latency(drafts: int = 0, data: Path = DEFAULT_DATA) -> dict[str,
         for p in sorted({r["persona"] for r in results})
     }
     return {"drafts": len(results), **percentiles_ms(seconds), "by_persona": by_persona}
-
-
-# -- a bare LangGraph graph of the same shape -------------------------------------------------
-
-
-class BareState(TypedDict, total=False):
-    goal: str
-    tasks: list[str]
-    published: Annotated[list[str], operator.add]
-    summary: str
-
-
-class BareTask(TypedDict, total=False):
-    task: str
-    draft: str
-    confidence: float
-    published: Annotated[list[str], operator.add]
-
-
-class BareTaskOutput(TypedDict):
-    published: Annotated[list[str], operator.add]
-
-
-def _bare_planner(state: BareState) -> dict[str, Any]:
-    topics = state["goal"].split(":", 1)[-1]
-    return {"tasks": [t.strip() for t in topics.split(",") if t.strip()]}
-
-
-def _bare_fan_out(state: BareState) -> list[Send]:
-    return [Send("task", BareTask(task=t)) for t in state["tasks"]]
-
-
-def _bare_worker(state: BareTask) -> dict[str, Any]:
-    return {"draft": f"A post on {state['task']}. #AI"}
-
-
-def _bare_judge(state: BareTask) -> dict[str, Any]:
-    return {"confidence": 1.0}
-
-
-def _bare_publish(state: BareTask) -> dict[str, Any]:
-    return {"published": [state["draft"]]}
-
-
-def _bare_summary(state: BareState) -> dict[str, Any]:
-    return {"summary": f"{len(state.get('published', []))} published"}
-
-
-def bare_graph(checkpointer: BaseCheckpointSaver[Any]) -> CompiledStateGraph[Any, Any, Any, Any]:
-    task = StateGraph(BareTask, output_schema=BareTaskOutput)
-    task.add_node("worker", _bare_worker)
-    task.add_node("judge", _bare_judge)
-    task.add_node("publish", _bare_publish)
-    task.add_edge(START, "worker")
-    task.add_edge("worker", "judge")
-    task.add_edge("judge", "publish")
-    task.add_edge("publish", END)
-    parent = StateGraph(BareState)
-    parent.add_node("planner", _bare_planner)
-    parent.add_node("task", task.compile(name="task"))
-    parent.add_node("summary", _bare_summary)
-    parent.add_edge(START, "planner")
-    parent.add_conditional_edges("planner", _bare_fan_out, ["task"])
-    parent.add_edge("task", "summary")
-    parent.add_edge("summary", END)
-    return parent.compile(checkpointer=checkpointer, name="bare")
 
 
 # -- the goal -----------------------------------------------------------------------------------

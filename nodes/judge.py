@@ -19,7 +19,6 @@ from langgraph.store.base import BaseStore
 
 from chimera.domain.gate import route_for, with_flags
 from chimera.domain.memory import Recollection
-from chimera.domain.signals.detectors import run_detectors
 from chimera.domain.signals.disclosure import label_place
 from chimera.domain.signals.language import language_of
 from chimera.domain.signals.model_policy import model_policy_signal
@@ -108,7 +107,7 @@ async def judge_draft(
     (thread, task) whose earlier post is no repeat of this draft."""
     ahead = _embed_ahead(services, draft, task["brief"], searched=store is not None)
     # The detectors read the draft alone: they run while the threads above embed.
-    detections = run_detectors(draft, language=persona_language(persona))
+    detections = services.detectors(draft, language=persona_language(persona))
     if ahead.draft is not None:
         await ahead.draft
     recalled = await recall(store, persona["id"], draft)

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -32,7 +33,24 @@ def url_passwords(text: str) -> list[str]:
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Every value to hide: secret-named variables and the passwords of URLs anywhere in
     the environment, longest first."""
-    env = os.environ if environ is None else environ
+    if environ is None:
+        return list(_process_secrets(_environment_fingerprint()))
+    return _secret_values(environ)
+
+
+def _environment_fingerprint() -> tuple[tuple[Any, Any], ...]:
+    # os.environ's raw (undecoded) mapping: a snapshot of it is a few microseconds where
+    # decoding every variable is a millisecond, and every audit row asks.
+    raw = getattr(os.environ, "_data", None)
+    return tuple(raw.items()) if isinstance(raw, dict) else tuple(os.environ.items())
+
+
+@lru_cache(maxsize=4)
+def _process_secrets(fingerprint: tuple[tuple[Any, Any], ...]) -> tuple[str, ...]:
+    return tuple(_secret_values(os.environ))
+
+
+def _secret_values(env: Mapping[str, str]) -> list[str]:
     values = {v for name, v in env.items() if _SECRET_NAME.search(name)}
     for value in env.values():
         if "://" in value:

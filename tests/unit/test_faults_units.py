@@ -119,3 +119,13 @@ def test_clean_can_leave_hidden_characters_for_a_later_step() -> None:
     kept = clean("a\u200bb\x1b[31m", what="x", keep_hidden=True)
     assert kept.text == "a\u200bb" and kept.flags == ["control_characters"]
     assert clean(kept.text, what="x").flags == ["hidden_characters"]
+
+
+def test_the_process_secrets_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # They are remembered between calls (every audit row asks), never past a change.
+    monkeypatch.setenv("CHIMERA_TEST_API_KEY", "a-secret-value-1")
+    assert "a-secret-value-1" in secret_values()
+    monkeypatch.setenv("CHIMERA_TEST_API_KEY", "a-secret-value-2")
+    assert "a-secret-value-2" in secret_values() and "a-secret-value-1" not in secret_values()
+    monkeypatch.delenv("CHIMERA_TEST_API_KEY")
+    assert "a-secret-value-2" not in secret_values()

@@ -212,3 +212,13 @@ def test_the_cached_offline_model_reads_its_latency_at_each_call(
     assert model._latency() == 0.25  # type: ignore[attr-defined]
     monkeypatch.setenv("CHIMERA_OFFLINE_LATENCY", "0")
     assert model._latency() == 0.0  # type: ignore[attr-defined]
+
+
+def test_a_tool_binding_is_built_once_per_model_and_schema() -> None:
+    from chimera.adapters.models.offline import OfflineChatModel
+    from chimera.graphs.structured import tool_bound
+
+    model, other = OfflineChatModel(), OfflineChatModel()
+    assert tool_bound(model, Plan) is tool_bound(model, Plan)
+    assert tool_bound(model, Plan) is not tool_bound(model, Draft)
+    assert tool_bound(other, Plan) is not tool_bound(model, Plan)

@@ -1,6 +1,6 @@
 """Publishing through the outbox to the sandbox platform, inside Chimera's database.
 
-The outbox row and the delivered post are written in one transaction; the
+The outbox row and the delivered post are written in one statement; the
 outbox's unique idempotency key (thread:task:attempt) makes a replay return
 the post already made. Real platforms will drain the outbox over MCP instead.
 """
@@ -23,49 +23,51 @@ class SandboxPublisher:
         self._pool = pool
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
-        async with self._pool.connection() as conn, conn.transaction():
+        # One statement (one round trip, atomic under autocommit): the outbox row, the
+        # post delivered from it, and the row marked delivered; a replay inserts nothing.
+        async with self._pool.connection() as conn:
             cur = await conn.execute(
                 """
-                INSERT INTO chimera_outbox (idempotency_key, thread_id, task_id, attempt,
-                    persona_id, handle, platform, text, review, confidence)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING id
+                WITH outbox AS (
+                    INSERT INTO chimera_outbox (idempotency_key, thread_id, task_id, attempt,
+                        persona_id, handle, platform, text, review, confidence, status,
+                        delivered_at)
+                    VALUES (%(key)s, %(thread)s, %(task)s, %(attempt)s, %(persona)s,
+                        %(handle)s, %(platform)s, %(text)s, %(review)s, %(confidence)s,
+                        'delivered', now())
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                    RETURNING id
+                )
+                INSERT INTO chimera_posts (post_id, outbox_id, platform, handle, text, review,
+                    review_status)
+                SELECT 'sbx-' || id, id, %(platform)s, %(handle)s, %(text)s, %(review)s,
+                    %(status)s
+                FROM outbox
+                RETURNING post_id
                 """,
-                (
-                    request.idempotency_key, request.thread_id, request.task_id,
-                    request.attempt, request.persona_id, request.handle, request.platform,
-                    request.text, request.review, request.confidence,
-                ),
+                {
+                    "key": request.idempotency_key, "thread": request.thread_id,
+                    "task": request.task_id, "attempt": request.attempt,
+                    "persona": request.persona_id, "handle": request.handle,
+                    "platform": request.platform, "text": request.text,
+                    "review": request.review, "confidence": request.confidence,
+                    "status": _REVIEW_STATUS[request.review],
+                },
             )  # fmt: skip
             row = await cur.fetchone()
-            if row is None:
-                cur = await conn.execute(
-                    "SELECT p.post_id FROM chimera_outbox o JOIN chimera_posts p"
-                    " ON p.outbox_id = o.id WHERE o.idempotency_key = %s",
-                    (request.idempotency_key,),
-                )
-                existing = await cur.fetchone()
-                assert existing is not None, "an outbox row is always delivered in its transaction"
-                return PublishReceipt(
-                    post_id=existing["post_id"], platform=request.platform, created=False
-                )
-            outbox_id = row["id"]
-            post_id = f"sbx-{outbox_id}"
-            await conn.execute(
-                "INSERT INTO chimera_posts (post_id, outbox_id, platform, handle, text, review,"
-                " review_status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    post_id, outbox_id, request.platform, request.handle, request.text,
-                    request.review, _REVIEW_STATUS[request.review],
-                ),
-            )  # fmt: skip
-            await conn.execute(
-                "UPDATE chimera_outbox SET status = 'delivered', delivered_at = now()"
-                " WHERE id = %s",
-                (outbox_id,),
+            if row is not None:
+                return PublishReceipt(post_id=row["post_id"], platform=request.platform,
+                                      created=True)  # fmt: skip
+            # A replay: the key's post was made before (its own statement sees it, even
+            # when a concurrent twin committed it while this one waited on the key).
+            cur = await conn.execute(
+                "SELECT p.post_id FROM chimera_outbox o JOIN chimera_posts p"
+                " ON p.outbox_id = o.id WHERE o.idempotency_key = %s",
+                (request.idempotency_key,),
             )
-        return PublishReceipt(post_id=post_id, platform=request.platform, created=True)
+            existing = await cur.fetchone()
+        assert existing is not None, "an outbox row is always delivered in its statement"
+        return PublishReceipt(post_id=existing["post_id"], platform=request.platform, created=False)
 
     async def retract(self, post_id: str, reason: str) -> bool:
         """Takes the post off the sandbox platform (kept, marked retracted, for the record)."""
