@@ -131,6 +131,39 @@ async def test_a_dead_workers_task_is_reclaimed_and_a_live_workers_task_is_kept(
     assert slow.calls == [slow_job["job_id"]]
 
 
+async def test_a_draft_whose_task_another_worker_took_over_stops_and_writes_nothing(
+    client: aioredis.Redis, swarm: SwarmConfig
+) -> None:
+    executor = RedisExecutor(swarm, client)
+    one = job(5)
+    stopped = asyncio.Event()
+
+    class Stalled(Drafter):
+        async def __call__(self, job: DraftJob) -> DraftOutcome:
+            try:
+                return await super().__call__(job)
+            except asyncio.CancelledError:
+                stopped.set()
+                raise
+
+    slow = Stalled("slow", delay=30)
+    waiting = asyncio.create_task(executor.run(one, never_here))
+    async with serving(client, swarm, slow, name="slow", concurrency=1) as consumer:
+        for _ in range(50):
+            if slow.calls:
+                break
+            await asyncio.sleep(0.1)
+        # Another worker takes the task over, as it would from a worker that looked dead.
+        entry = (await client.xpending_range(swarm.tasks, GROUP, min="-", max="+", count=1))[0]
+        await client.xclaim(swarm.tasks, GROUP, "rescuer", 0, [entry["message_id"]])
+        await asyncio.wait_for(stopped.wait(), timeout=3 * swarm.heartbeat_s + 2)
+        assert consumer.taken_over == 1 and consumer.done == 0
+    assert not await client.exists(swarm.result(one["job_id"])), "the rescuer writes it"
+    held = await client.xpending_range(swarm.tasks, GROUP, min="-", max="+", count=1)
+    assert held[0]["consumer"] == "rescuer", "the stopped worker left the task to its holder"
+    waiting.cancel()
+
+
 async def test_a_task_failing_every_delivery_is_dead_lettered_as_a_critical_failure(
     client: aioredis.Redis, swarm: SwarmConfig
 ) -> None:

@@ -9,6 +9,7 @@ that is not a job, goes to the dead-letter stream; a job among them comes back t
 graph as a failed outcome (a critical failure, for a reviewer). A job whose outcome
 exists already is acknowledged and skipped. On ``stop`` a consumer takes nothing new,
 lets its tasks finish for ``grace_s``, and releases the rest to other workers at once.
+A consumer whose task another took over (it looked dead) stops drafting it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class StreamConsumer:
         self.grace_s = grace_s
         self.inflight: dict[str, asyncio.Task[None]] = {}  # task entry id -> its work
         self.done = 0
+        self.taken_over = 0  # drafts stopped because another worker took their task over
         self.started = time.time()
         self._finish = client.register_script(scripts.FINISH)
 
@@ -181,9 +183,23 @@ class StreamConsumer:
             await self._write(entry_id, None)  # done by an earlier delivery: acknowledge
             return
         renew = asyncio.create_task(self._renew(entry_id))
+        draft: asyncio.Future[DraftOutcome] = asyncio.ensure_future(self.handler(job))
         try:
-            outcome = await self.handler(job)
+            running: set[asyncio.Future[Any]] = {draft, renew}
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            if not draft.done() and renew.done() and renew.exception() is None:
+                # Another worker holds the task now (this one looked dead, say on a loaded
+                # machine): it will write the outcome, so this draft's model call is waste.
+                draft.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await draft
+                self.taken_over += 1
+                log.info("job %s was taken over by another worker: its draft here stopped",
+                         job_id)  # fmt: skip
+                return
+            outcome = await draft
         except asyncio.CancelledError:
+            draft.cancel()
             raise
         except Exception as exc:
             error = redact_value(f"{type(exc).__name__}: {exc}")
@@ -233,7 +249,8 @@ class StreamConsumer:
             await self.client.xdel(self.config.tasks, entry_id)
 
     async def _renew(self, entry_id: str) -> None:
-        """Keeps a task this consumer holds from looking idle, while it holds it."""
+        """Keeps a task this consumer holds from looking idle, while it holds it; returns
+        when another consumer holds it."""
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
             try:
