@@ -166,11 +166,13 @@ async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) 
         "bare_ms_per_goal": round(bare_s * 1000, 1),
         "chimera_detectors_out_ms_per_goal": round(out_s * 1000, 1),
         "chimera_detectors_in_ms_per_goal": round(in_s * 1000, 1),
+        "bare_beside_detectors_in_ms_per_goal": round(bare_j * 1000, 1),
         "ratio_detectors_out": round(out_s / bare_s, 2),
         "ratio_detectors_in": round(in_s / bare_j, 2),
         "bare_cpu_ms_per_goal": round(bare_cpu * 1000, 1),
         "chimera_detectors_out_cpu_ms_per_goal": round(out_cpu * 1000, 1),
         "chimera_detectors_in_cpu_ms_per_goal": round(in_cpu * 1000, 1),
+        "bare_beside_detectors_in_cpu_ms_per_goal": round(bare_j_cpu * 1000, 1),
         "cpu_ratio_detectors_out": round(out_cpu / bare_cpu, 2),
         "cpu_ratio_detectors_in": round(in_cpu / bare_j_cpu, 2),
     }  # fmt: skip
