@@ -1,26 +1,21 @@
 """A chat model that answers at once: the "instant model" both graphs of the overhead
 benchmark call, so that what is measured is the orchestration around the calls.
 
-It speaks LangChain's tool-calling protocol, like the offline model, so structured output
-goes through ``with_structured_output`` and its parser in both graphs. A plan is the
+It is the offline model with other answers, so structured output goes through LangChain's
+tool-calling protocol in both graphs (Chimera's ``structured_call``, the bare graph's
+``with_structured_output``). A plan is the
 offline model's (it only splits the goal's list); a draft is one sentence on the task's
 topic with the persona's disclosure label; a rating is 5 of 5.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.language_models import BaseChatModel
 
+from chimera.adapters.models.offline import OfflineChatModel
 from chimera.adapters.models.offline_logic import plan
 from chimera.graphs.prompts import read_tag
 
@@ -40,51 +35,16 @@ ANSWERS: dict[str, Callable[[str], dict[str, Any]]] = {
 }
 
 
-class InstantChatModel(BaseChatModel):
-    """Answers Plan, Draft and Rating requests with no latency."""
+class InstantChatModel(OfflineChatModel):
+    """Answers Plan, Draft and Rating requests with no latency: the offline model's
+    protocol with answers that cost nothing to make."""
+
+    responders: ClassVar[Mapping[str, Callable[[str], dict[str, Any]]]] = ANSWERS
+    latency_s: float | None = 0.0
 
     @property
     def _llm_type(self) -> str:
         return "instant"
-
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
-
-    def _answer(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> ChatResult:
-        prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
-        name = tools[0]["function"]["name"]
-        call = {
-            "name": name,
-            "args": ANSWERS[name](prompt),
-            "id": "instant-" + hashlib.sha256(prompt.encode()).hexdigest()[:12],
-            "type": "tool_call",
-        }
-        message = AIMessage(content="", tool_calls=[call])
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._answer(messages, kwargs["tools"])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._answer(messages, kwargs["tools"])
 
 
 INSTANT = InstantChatModel()

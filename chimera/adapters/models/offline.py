@@ -10,8 +10,8 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -31,6 +31,9 @@ def _latency_from_env() -> float:
 
 class OfflineChatModel(BaseChatModel):
     """Answers Plan, Draft and Rating requests from the prompt's tagged sections."""
+
+    # The answer to each schema (by name) from the prompt's human turns.
+    responders: ClassVar[Mapping[str, Callable[[str], dict[str, Any]]]] = RESPONDERS
 
     latency_s: float | None = Field(
         default=None,
@@ -67,10 +70,10 @@ class OfflineChatModel(BaseChatModel):
         if not tools:
             return ChatResult(generations=[ChatGeneration(message=AIMessage(reply_text(prompt)))])
         name = tools[0]["function"]["name"]
-        responder = RESPONDERS.get(name)
+        responder = self.responders.get(name)
         if responder is None:
             raise ValueError(
-                f"the offline model cannot produce {name!r}; it knows {list(RESPONDERS)}"
+                f"the offline model cannot produce {name!r}; it knows {list(self.responders)}"
             )
         call_id = "offline-" + hashlib.sha256(prompt.encode()).hexdigest()[:12]
         message = AIMessage(
