@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_CROSS_ENCODER_PATH)
     parser.add_argument("--with-mlp", action="store_true", help="also stack the MLP scorer")
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--partial", action="store_true", help="preview on the folds done so far (a dry run)"
+    )
     args = parser.parse_args(argv)
     from sklearn.model_selection import GroupKFold
 
@@ -140,14 +144,25 @@ def main(argv: list[str] | None = None) -> int:
         fold = saved["fold"].astype(int)
         logits = saved["int8_logits"].astype(np.float64)
         torch_logits = saved["torch_logits"].astype(np.float64)
-    if len(fold) != len(y) or (fold < 0).any():
+        variants = {
+            key[5:-7]: saved[key].astype(np.float64)
+            for key in saved.files
+            if key.startswith("int8_") and key.endswith("_logits") and key != "int8_logits"
+        }
+    if len(fold) != len(y) or ((fold < 0).any() and not args.partial):
         print("error: the out-of-fold file does not cover every pair of --data", file=sys.stderr)
         return 2
-    folds = int(fold.max()) + 1
+    folds = args.folds
     for k, (_, test) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(y)), y, groups)):
-        if not (fold[test] == k).all():
+        if not (fold[test] == k).all() and (fold[test] >= 0).any():
             print("error: the out-of-fold file's folds are not this data's", file=sys.stderr)
             return 2
+    if args.partial:  # a preview on the folds done so far: nothing is written
+        args.dry_run = True
+        keep = np.flatnonzero(fold >= 0)
+        pairs = [pairs[i] for i in keep]
+        y, fold, logits, torch_logits = y[keep], fold[keep], logits[keep], torch_logits[keep]
+        variants = {k: v[keep] for k, v in variants.items()}
     log(f"{len(y)} pairs, {folds} grouped folds")
 
     pair_texts = [(p.utterance, p.persona) for p in pairs]
@@ -158,6 +173,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     temp = by_folds(lambda tr, te: _softmax(logits[te] / fit_temperature(logits[tr], y[tr])), fold)
     cv["cross_encoder_int8_temperature"] = _figures(y, temp)
+    for how, values in variants.items():
+        # Each way of quantising, against the torch model, on the rows it was run on.
+        have = np.abs(values).sum(axis=1) > 0
+        if have.any():
+            p_torch, p_int8 = _softmax(torch_logits[have]), _softmax(values[have])
+            cv[f"int8_{how}_against_torch"] = {
+                "pairs": int(have.sum()),
+                **_figures(y[have], p_int8),
+                "torch_on_these_pairs": _figures(y[have], p_torch),
+                "label_agreement": round(float((p_torch.argmax(1) == p_int8.argmax(1)).mean()), 4),
+                "mean_abs_contradiction_difference": round(
+                    float(np.abs(p_torch[:, 2] - p_int8[:, 2]).mean()), 4
+                ),
+                "max_abs_probability_difference": round(float(np.abs(p_torch - p_int8).max()), 4),
+            }
     candidates: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
         "stack_logits": (LOGITS, logits),
         "stack_logits_lexical": (LOGITS + LEXICAL, np.hstack([logits, lexical])),

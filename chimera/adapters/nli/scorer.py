@@ -1,16 +1,23 @@
-"""The persona-consistency scorer: does an utterance entail, leave open, or contradict a
+"""Persona-consistency scorers: does an utterance entail, leave open, or contradict a
 persona sentence?
 
-It runs on numpy alone: the features of :mod:`chimera.adapters.nli.features` (frozen
-MiniLM vectors from :mod:`chimera.adapters.embeddings` plus lexical and word-alignment cues)
-go through the network saved in ``model.npz`` beside this file, fitted by
-``evals/fit_persona_consistency.py`` (which records its grouped cross-validation
-figures in the file's metadata: :attr:`PersonaConsistencyScorer.metadata`).
+:func:`get_scorer` gives the one the judge and ``chimera eval persona-consistency`` use:
+:class:`PersonaConsistencyScorer`, or, when ``CHIMERA_NLI_SCORER`` names a cross-encoder's
+``.onnx`` file (fitted by ``evals/fit_cross_encoder.py``, its ``.json`` beside it), the
+:class:`chimera.adapters.nli.cross_encoder.CrossEncoderScorer` of that file.
+
+:class:`PersonaConsistencyScorer` runs on numpy alone: the features of
+:mod:`chimera.adapters.nli.features` (frozen MiniLM vectors from
+:mod:`chimera.adapters.embeddings` plus lexical and word-alignment cues) go through the
+network saved in ``model.npz`` beside this file, fitted by ``evals/fit_nli_scorer.py``
+(which records its grouped cross-validation figures in the file's metadata:
+:attr:`PersonaConsistencyScorer.metadata`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -26,6 +33,9 @@ from threadpoolctl import ThreadpoolController
 from chimera.adapters.embeddings import AloneVectors, Embedder, get_embedder, shared_alone_vectors
 from chimera.adapters.nli import features as F
 from chimera.domain.errors import ChimeraError
+
+if TYPE_CHECKING:
+    from chimera.adapters.nli.cross_encoder import CrossEncoderScorer
 
 LABELS: tuple[str, str, str] = ("entailment", "neutral", "contradiction")
 DEFAULT_MODEL_PATH = Path(str(files("chimera.adapters.nli") / "model.npz"))
@@ -256,7 +266,17 @@ class PersonaConsistencyScorer:
         return self.score_many([(utterance, persona)])[0]
 
 
+# Names a cross-encoder .onnx file to score with instead of the shipped network.
+SCORER_ENV = "CHIMERA_NLI_SCORER"
+
+
 @lru_cache(maxsize=1)
-def get_scorer() -> PersonaConsistencyScorer:
-    """The process-wide scorer with the shipped model."""
+def get_scorer() -> PersonaConsistencyScorer | CrossEncoderScorer:
+    """The process-wide scorer (loads on first use): the shipped network, or the
+    cross-encoder whose ``.onnx`` file ``CHIMERA_NLI_SCORER`` names."""
+    chosen = os.environ.get(SCORER_ENV, "").strip()
+    if chosen:
+        from chimera.adapters.nli.cross_encoder import CrossEncoderScorer
+
+        return CrossEncoderScorer(chosen)
     return PersonaConsistencyScorer()
