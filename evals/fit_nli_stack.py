@@ -1,7 +1,7 @@
 """Fit the stacker of the persona-consistency cross-encoder and record its grouped-CV figures.
 
     uv run python -m chimera.evals.fit_nli_stack --data DNLI.txt --oof WORK/oof.npz \\
-        [--model chimera/adapters/nli/cross_encoder.onnx] [--with-mlp] [--dry-run]
+        [--model FILE.onnx] [--with-mlp] [--ship stack_logits_lexical|..._mlp] [--dry-run]
 
 Reads the cross-encoder's out-of-fold int8 logits written by ``evals/fit_cross_encoder.py``
 (``oof.npz``, in a work folder outside the repository) and compares, with the same folds
@@ -14,10 +14,12 @@ MLP scorer (which needs every content word embedded at run time, so it is measur
 shipped, unless it earns its cost). In each fold the stacker is fitted on the other folds'
 out-of-fold rows, and its regularisation is chosen by that grouped CV alone.
 
-The chosen stacker, refitted on all out-of-fold rows, goes into the model's ``.json``
-metadata with every candidate's figures; the shipped candidate's are the model's
-``grouped_cv`` figures. The report goes to stdout as JSON; progress to stderr. No DNLI
-text or per-pair output is written anywhere but the work folder.
+The chosen stacker (``--ship``), refitted on all out-of-fold rows, goes into the model's
+``.json`` metadata with every candidate's figures; the chosen candidate's are the model's
+``grouped_cv`` figures. The network's out-of-fold probabilities take about ten minutes;
+they are kept beside ``oof.npz`` as ``mlp_oof.npz``. The report goes to stdout as JSON;
+progress to stderr. No DNLI text or per-pair output is written anywhere but the work
+folder.
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
+        "--ship",
+        default="stack_logits_lexical",
+        choices=("stack_logits", "stack_logits_lexical", "stack_logits_lexical_mlp"),
+        help="the stacker written into the model's metadata (the _mlp one runs the network too)",
+    )
+    parser.add_argument(
         "--partial", action="store_true", help="preview on the folds done so far (a dry run)"
     )
     args = parser.parse_args(argv)
@@ -164,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         y, fold, logits, torch_logits = y[keep], fold[keep], logits[keep], torch_logits[keep]
         variants = {k: v[keep] for k, v in variants.items()}
     log(f"{len(y)} pairs, {folds} grouped folds")
+    if args.ship.endswith("_mlp"):
+        args.with_mlp = True
 
     pair_texts = [(p.utterance, p.persona) for p in pairs]
     lexical = F.lexical_matrix(pair_texts).astype(np.float64)
@@ -193,9 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         "stack_logits_lexical": (LOGITS + LEXICAL, np.hstack([logits, lexical])),
     }
     if args.with_mlp:
-        t = time.perf_counter()
-        mlp = mlp_oof(pairs, y, groups, folds)
-        log(f"MLP out-of-fold probabilities in {time.perf_counter() - t:.0f}s")
+        # Kept beside oof.npz (the work folder, never the repository): ten minutes to make.
+        cached = args.oof.with_name("mlp_oof.npz")
+        if cached.is_file() and not args.partial:
+            with np.load(cached) as kept:
+                mlp = kept["prob"]
+        else:
+            t = time.perf_counter()
+            mlp = mlp_oof(pairs, y, groups, folds)
+            log(f"MLP out-of-fold probabilities in {time.perf_counter() - t:.0f}s")
+            if not args.partial:
+                np.savez(cached, prob=mlp)
         cv["mlp_scorer"] = _figures(y, mlp)
         log_mlp = np.log(np.clip(mlp, 1e-6, None))
         names = LOGITS + LEXICAL + tuple(f"mlp_{label}" for label in LABELS)
@@ -210,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         if not name.startswith("stack"):
             log(f"{name}: {value}")
 
-    # Shipped: the best stacker the run-time scorer can compute (logits and lexical cues).
-    shipped = "stack_logits_lexical"
+    shipped = args.ship
+    if shipped not in candidates:
+        print(f"error: --ship {shipped}: not measured (--with-mlp?)", file=sys.stderr)
+        return 2
     names, x = candidates[shipped]
     model = _logistic(chosen_c[shipped]).fit(x, y)
     scaler, lr = model[0], model[-1]

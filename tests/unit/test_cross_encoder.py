@@ -143,6 +143,10 @@ def test_stacker_columns_and_probabilities() -> None:
     assert prob.shape == (1, 3) and prob.argmax() == 2
     with pytest.raises(ConsistencyModelError, match="unknown stacker feature"):
         stack_columns(logits, [("a", "b")], ("mlp_entailment",))
+    with_network = stack_columns(
+        logits, [("a", "b")], ("ce_neutral", "mlp_contradiction"), np.array([[0.2, 0.3, 0.5]])
+    )
+    np.testing.assert_allclose(with_network, [[0.0, np.log(0.5)]])
 
 
 def test_a_missing_model_or_another_tokenizer_is_refused(tmp_path: Path) -> None:

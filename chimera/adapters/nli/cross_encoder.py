@@ -13,8 +13,9 @@ truncation.
 The logits then go through a small multinomial logistic regression (the *stacker*,
 fitted by ``evals/fit_nli_stack.py`` on the cross-encoder's out-of-fold int8 logits and
 cheap lexical cues of :mod:`chimera.adapters.nli.features`: numbers that disagree,
-one-sided negation, antonyms, overlap), which both calibrates the probabilities and adds
-the cues the cross-encoder misses; without one in the metadata, a softmax.
+one-sided negation, antonyms, overlap; optionally also the numpy network's
+log-probabilities, which then runs beside it), which both calibrates the probabilities
+and adds the cues the cross-encoder misses; without one in the metadata, a softmax.
 
 All the pairs of one call go to onnxruntime in one batch, on one intra-op thread: on a
 2-core machine shared with the rest of the judge, more threads spun against each other.
@@ -42,6 +43,7 @@ from chimera.adapters.nli.scorer import (
     CachingEmbedder,
     ConsistencyModelError,
     ConsistencyScore,
+    PersonaConsistencyScorer,
 )
 
 DEFAULT_CROSS_ENCODER_PATH = Path(str(files("chimera.adapters.nli") / "cross_encoder.onnx"))
@@ -87,9 +89,13 @@ class Stacker:
 
 
 def stack_columns(
-    logits: np.ndarray, pairs: Sequence[tuple[str, str]], names: Sequence[str]
+    logits: np.ndarray,
+    pairs: Sequence[tuple[str, str]],
+    names: Sequence[str],
+    mlp: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The stacker's input, named columns: ``ce_<label>`` logits, then lexical features."""
+    """The stacker's input, named columns: ``ce_<label>`` logits, ``lex_<name>`` lexical
+    features, ``mlp_<label>`` log-probabilities of the numpy network (given as ``mlp``)."""
     logits = np.asarray(logits, dtype=np.float64)
     lexical = F.lexical_matrix(list(pairs)) if any(n.startswith("lex_") for n in names) else None
     columns = []
@@ -98,6 +104,8 @@ def stack_columns(
             columns.append(logits[:, LABELS.index(name[3:])])
         elif name.startswith("lex_") and lexical is not None:
             columns.append(lexical[:, F.LEXICAL_FEATURES.index(name[4:])].astype(np.float64))
+        elif name.startswith("mlp_") and mlp is not None:
+            columns.append(np.log(np.clip(mlp[:, LABELS.index(name[4:])], 1e-6, None)))
         else:
             raise ConsistencyModelError(f"unknown stacker feature {name!r}")
     return np.stack(columns, axis=1) if columns else np.zeros((len(pairs), 0))
@@ -121,7 +129,9 @@ class CrossEncoderScorer:
         self.model_path = Path(model_path) if model_path is not None else DEFAULT_CROSS_ENCODER_PATH
         self._tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else None
         self._threads = threads
+        self._inner = embedder
         self._embedder = CachingEmbedder(embedder)
+        self._mlp: PersonaConsistencyScorer | None = None
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
@@ -181,6 +191,10 @@ class CrossEncoderScorer:
             )
             stacker = meta.get("stacker")
             self._stacker = Stacker.from_metadata(stacker) if stacker else None
+            if self._stacker is not None and any(
+                n.startswith("mlp_") for n in self._stacker.features
+            ):
+                self._mlp = PersonaConsistencyScorer(embedder=self._inner)
             self._metadata = meta
             self._tokenizer = tokenizer
             self._session = session
@@ -209,8 +223,20 @@ class CrossEncoderScorer:
         if self._stacker is None:
             temperature = float(self._metadata.get("temperature", 1.0))
             return _softmax(logits.astype(np.float64) / temperature)
-        columns = stack_columns(logits, pairs, self._stacker.features)
+        mlp = self._mlp.predict_proba(pairs) if self._mlp is not None else None
+        columns = stack_columns(logits, pairs, self._stacker.features, mlp)
         return self._stacker.predict_proba(columns)
+
+    def warm_sentences(self, utterances: Sequence[str]) -> None:
+        """What the numpy network, when the stacker reads it, would embed: now."""
+        self._load()
+        if self._mlp is not None:
+            self._mlp.warm_sentences(utterances)
+
+    def warm_words(self, utterances: Sequence[str]) -> None:
+        self._load()
+        if self._mlp is not None:
+            self._mlp.warm_words(utterances)
 
     def score_many(self, pairs: Sequence[tuple[str, str]]) -> list[ConsistencyScore]:
         return [ConsistencyScore(*map(float, row)) for row in self.predict_proba(pairs)]
