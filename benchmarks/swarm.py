@@ -52,7 +52,7 @@ from benchmarks.report import publish
 from chimera.adapters.embedded_postgres.server import EmbeddedPostgres
 from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.memory.postgres import open_postgres_store
-from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.nli.choice import get_scorer
 from chimera.adapters.persona_files import load_persona
 from chimera.adapters.postgres.database import Database
 from chimera.adapters.redis_streams.config import SwarmConfig, connect

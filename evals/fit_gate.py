@@ -35,7 +35,7 @@ from sklearn.model_selection import GroupKFold
 from chimera.adapters.embeddings import get_embedder
 from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
 from chimera.adapters.models.factory import load_chat_model
-from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.nli.choice import get_scorer
 from chimera.domain.signals.combiner import SIGNAL_NAMES
 from chimera.domain.signals.sensitive import TOPICS, SensitiveHead
 from chimera.evals.gate import judge_cases

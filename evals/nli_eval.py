@@ -218,7 +218,7 @@ def evaluate(pairs: Sequence[LabeledPair], scorer: Scorer | None = None) -> dict
     if not pairs:
         raise InputError("no pairs to evaluate")
     if scorer is None:
-        from chimera.adapters.nli.scorer import get_scorer
+        from chimera.adapters.nli.choice import get_scorer
 
         scorer = get_scorer()
     y = np.array([LABELS.index(p.label) for p in pairs])
@@ -398,7 +398,7 @@ def run(
     """Load, evaluate and write: the report and its folder."""
     pairs = load_pairs(data, fmt)
     if scorer is None:
-        from chimera.adapters.nli.scorer import get_scorer
+        from chimera.adapters.nli.choice import get_scorer
 
         scorer = get_scorer()
     report = evaluate(pairs, scorer)

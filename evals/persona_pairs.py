@@ -147,7 +147,7 @@ def evaluate_persona_post_pairs(
     if not pairs:
         raise InputError("no pairs to evaluate")
     if scorer is None:
-        from chimera.adapters.nli.scorer import get_scorer
+        from chimera.adapters.nli.choice import get_scorer
 
         scorer = get_scorer()
     y = np.array([LABELS.index(p.label) for p in pairs])

@@ -25,7 +25,7 @@ from chimera.adapters.embedded_postgres.uris import ensure_database
 from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher, RefusingPublisher
 from chimera.adapters.memory.postgres import in_memory_store, open_postgres_store
 from chimera.adapters.models.factory import load_chat_model
-from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.nli.choice import get_scorer
 from chimera.adapters.persona_files import PersonaFiles
 from chimera.adapters.postgres.audit import PostgresAuditLog
 from chimera.adapters.postgres.database import CONNECTION_KWARGS, Database

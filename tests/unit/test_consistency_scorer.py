@@ -16,8 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chimera.adapters.embeddings import EMBEDDING_DIM, ChimeraEmbeddings, get_embedder
+from chimera.adapters.nli.choice import get_scorer
 from chimera.adapters.nli.features import counted_numbers, lexical_features, numbers, tokenize
-from chimera.adapters.nli.scorer import PersonaConsistencyScorer, get_scorer
+from chimera.adapters.nli.scorer import PersonaConsistencyScorer
 from chimera.cli.evals import eval_app
 from chimera.domain.errors import InputError
 from chimera.evals.nli_eval import (

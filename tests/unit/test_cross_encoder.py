@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chimera.adapters.embeddings import default_tokenizer_path
+from chimera.adapters.nli.choice import SCORER_ENV, get_scorer
 from chimera.adapters.nli.cross_encoder import (
     CrossEncoderScorer,
     Stacker,
@@ -26,12 +27,7 @@ from chimera.adapters.nli.cross_encoder import (
     stack_columns,
 )
 from chimera.adapters.nli.features import LEXICAL_FEATURES
-from chimera.adapters.nli.scorer import (
-    SCORER_ENV,
-    ConsistencyModelError,
-    PersonaConsistencyScorer,
-    get_scorer,
-)
+from chimera.adapters.nli.scorer import ConsistencyModelError, PersonaConsistencyScorer
 from chimera.cli.evals import eval_app
 
 

@@ -124,7 +124,7 @@ async def test_a_verdict_under_the_shipped_fit_checkpoints(monkeypatch: pytest.M
     from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
     from chimera.adapters.memory.postgres import in_memory_store
     from chimera.adapters.models.factory import load_chat_model
-    from chimera.adapters.nli.scorer import get_scorer
+    from chimera.adapters.nli.choice import get_scorer
     from chimera.adapters.persona_files import load_persona
     from chimera.domain.types import Task
     from chimera.graphs.context import Context

@@ -11,7 +11,7 @@ from langgraph.types import Command
 from chimera.adapters.inmemory import InMemoryAuditLog, InMemoryPublisher
 from chimera.adapters.memory.postgres import in_memory_store
 from chimera.adapters.models.factory import load_chat_model
-from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.nli.choice import get_scorer
 from chimera.adapters.persona_files import load_persona
 from chimera.graphs.context import Context
 from chimera.graphs.memory import namespaces as ns

@@ -7,7 +7,7 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 
 from chimera.adapters.memory.postgres import in_memory_store
-from chimera.adapters.nli.scorer import get_scorer
+from chimera.adapters.nli.choice import get_scorer
 from chimera.adapters.persona_files import load_persona
 from chimera.domain.memory import Memory, Recollection
 from chimera.domain.signals.persona_consistency import CONTRADICTION_FLOOR, consistency_signal

@@ -1,7 +1,8 @@
 """Persona-consistency scorers: does an utterance entail, leave open, or contradict a
 persona sentence?
 
-:func:`get_scorer` gives the one the judge and ``chimera eval persona-consistency`` use:
+:func:`chimera.adapters.nli.choice.get_scorer` gives the one the judge and
+``chimera eval persona-consistency`` use:
 :class:`PersonaConsistencyScorer`, or, when ``CHIMERA_NLI_SCORER`` names a cross-encoder's
 ``.onnx`` file (fitted by ``evals/fit_cross_encoder.py``, its ``.json`` beside it), the
 :class:`chimera.adapters.nli.cross_encoder.CrossEncoderScorer` of that file.
@@ -17,15 +18,13 @@ network saved in ``model.npz`` beside this file, fitted by ``evals/fit_nli_score
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -33,9 +32,6 @@ from threadpoolctl import ThreadpoolController
 from chimera.adapters.embeddings import AloneVectors, Embedder, get_embedder, shared_alone_vectors
 from chimera.adapters.nli import features as F
 from chimera.domain.errors import ChimeraError
-
-if TYPE_CHECKING:
-    from chimera.adapters.nli.cross_encoder import CrossEncoderScorer
 
 LABELS: tuple[str, str, str] = ("entailment", "neutral", "contradiction")
 DEFAULT_MODEL_PATH = Path(str(files("chimera.adapters.nli") / "model.npz"))
@@ -267,16 +263,3 @@ class PersonaConsistencyScorer:
 
 
 # Names a cross-encoder .onnx file to score with instead of the shipped network.
-SCORER_ENV = "CHIMERA_NLI_SCORER"
-
-
-@lru_cache(maxsize=1)
-def get_scorer() -> PersonaConsistencyScorer | CrossEncoderScorer:
-    """The process-wide scorer (loads on first use): the shipped network, or the
-    cross-encoder whose ``.onnx`` file ``CHIMERA_NLI_SCORER`` names."""
-    chosen = os.environ.get(SCORER_ENV, "").strip()
-    if chosen:
-        from chimera.adapters.nli.cross_encoder import CrossEncoderScorer
-
-        return CrossEncoderScorer(chosen)
-    return PersonaConsistencyScorer()
