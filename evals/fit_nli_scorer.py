@@ -36,7 +36,7 @@ from chimera.adapters.nli.scorer import (
     save_model,
 )
 from chimera.domain.errors import InputError
-from chimera.evals.nli_eval import compute_metrics, load_pairs
+from chimera.evals.nli_eval import compute_metrics, load_pairs, persona_groups
 
 # The final model: one-hidden-layer networks over all features, strongly regularised,
 # three seeds averaged. Chosen by grouped CV on the training sample (single network,
@@ -174,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"features in {features_s:.1f}s")
     emb, lex, ali = parts["embedding"], parts["lexical"], parts["alignment"]
     x = np.hstack([emb, lex, ali])
-    persona_ids = {s: i for i, s in enumerate(sorted({p.persona for p in pairs}))}
-    groups = np.array([persona_ids[p.persona] for p in pairs])
-    log(f"{len(persona_ids)} distinct persona sentences: the CV groups")
+    groups = persona_groups(pairs)
+    persona_sentences = len(set(groups.tolist()))
+    log(f"{persona_sentences} distinct persona sentences: the CV groups")
 
     cv: dict[str, Any] = {}
     if not args.no_cv:
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             "name": args.data.name,
             "sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
             "pairs": len(pairs),
-            "persona_sentences": len(persona_ids),
+            "persona_sentences": persona_sentences,
             "label_counts": dict(zip(LABELS, np.bincount(y, minlength=3).tolist(), strict=True)),
         },
         "grouped_cv": {"folds": args.folds, "groups": "persona sentence", **cv},

@@ -38,7 +38,7 @@ from chimera.adapters.nli import features as F
 from chimera.adapters.nli.cross_encoder import DEFAULT_CROSS_ENCODER_PATH, metadata_path
 from chimera.adapters.nli.scorer import LABELS
 from chimera.domain.errors import InputError
-from chimera.evals.nli_eval import compute_metrics, load_pairs
+from chimera.evals.nli_eval import compute_metrics, load_pairs, persona_groups
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 KEEP = ("accuracy", "macro_f1", "contradiction_auroc", "ece")
@@ -146,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     y = np.array([LABELS.index(p.label) for p in pairs])
-    ids = {s: i for i, s in enumerate(sorted({p.persona for p in pairs}))}
-    groups = np.array([ids[p.persona] for p in pairs])
+    groups = persona_groups(pairs)
     with np.load(args.oof) as saved:
         fold = saved["fold"].astype(int)
         logits = saved["int8_logits"].astype(np.float64)

@@ -69,6 +69,14 @@ def normalise_label(raw: object, where: str) -> str:
     return label
 
 
+def persona_groups(pairs: Sequence[LabeledPair]) -> np.ndarray:
+    """Each pair's persona sentence as a number (sentences in sorted order): the groups of
+    grouped cross-validation, the same in every fit script (fit_cross_encoder.py, which
+    stands alone, numbers them the same way)."""
+    ids = {s: i for i, s in enumerate(sorted({p.persona for p in pairs}))}
+    return np.array([ids[p.persona] for p in pairs])
+
+
 def load_pairs(path: Path | str, fmt: str = "dnli") -> list[LabeledPair]:
     """Read labelled pairs; blank lines are skipped, anything else malformed is an error."""
     if fmt not in FORMATS:

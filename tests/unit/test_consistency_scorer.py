@@ -290,3 +290,11 @@ def test_the_report_says_when_it_scores_the_training_pairs(tmp_path: Path) -> No
     assert report["grouped_cv"]["accuracy"] == 0.86 and "candidates" not in report["grouped_cv"]
     assert "training pairs" in (folder / "report.md").read_text()
     assert training_data_note(data, _FittedOn("0" * 64)) == {"fitted_on_this_data": False}
+
+
+def test_pairs_of_one_persona_sentence_share_a_cv_group() -> None:
+    from chimera.evals.nli_eval import LabeledPair, persona_groups
+
+    pairs = [LabeledPair("a", "z", "entailment"), LabeledPair("b", "y", "neutral"),
+             LabeledPair("c", "z", "contradiction")]  # fmt: skip
+    assert persona_groups(pairs).tolist() == [1, 0, 1]
