@@ -90,8 +90,7 @@ def _missing_output_detail(raw: object) -> str:
     if isinstance(raw, AIMessage) and not raw.tool_calls:
         return "the reply has no tool call (the model answered in plain text)"
     if isinstance(raw, AIMessage):
-        called = ", ".join(repr(c["name"]) for c in raw.tool_calls)
-        return f"the model called {called}, a tool it was not offered"
+        return f"the model called {raw.tool_calls[0]['name']!r}, a tool it was not offered"
     return "no structured output in the reply"
 
 
@@ -128,9 +127,10 @@ async def structured_call(
     in the reply's text for the caller to remove and flag (the worker's draft)."""
     reply = await tool_bound(model, schema).ainvoke(list(messages))
     # Parsed here rather than by with_structured_output's parser chain (four more
-    # runnables a call), with the same rule: the first call of the schema's tool.
-    calls = [c for c in getattr(reply, "tool_calls", None) or [] if c["name"] == schema.__name__]
-    if not calls:
+    # runnables a call), with its rule: the reply's first tool call, which must be the
+    # schema's tool.
+    calls = getattr(reply, "tool_calls", None) or []
+    if not calls or calls[0]["name"] != schema.__name__:
         detail = _missing_output_detail(reply)
     else:
         try:
