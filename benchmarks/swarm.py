@@ -105,9 +105,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _timed_goals(
-    graph: Any, goals: int, tasks: int, context: Any, inputs: Any
-) -> tuple[float, float]:
+async def _timed_goals(graph: Any, goals: int, context: Any, inputs: Any) -> tuple[float, float]:
     """Wall and CPU seconds (this process's: the graph's own work, not the database
     server's) of ``goals`` goals run one after another on new threads."""
     run = secrets.token_hex(3)
@@ -119,7 +117,7 @@ async def _timed_goals(
 
 
 async def _alternating(
-    runs: list[tuple[Any, Any, Any]], goals: int, tasks: int, rounds: int = 10
+    runs: list[tuple[Any, Any, Any]], goals: int, rounds: int = 10
 ) -> list[tuple[float, float]]:
     """Mean wall and CPU seconds a goal of each (graph, context, inputs), run in
     alternating rounds so that a change in the machine's load falls on all of them."""
@@ -129,7 +127,7 @@ async def _alternating(
     while done < goals:
         n = min(per_round, goals - done)
         for i, (graph, context, inputs) in enumerate(runs):
-            wall, cpu = await _timed_goals(graph, n, tasks, context, inputs)
+            wall, cpu = await _timed_goals(graph, n, context, inputs)
             totals[i] = (totals[i][0] + wall, totals[i][1] + cpu)
         done += n
     return [(wall / goals, cpu / goals) for wall, cpu in totals]
@@ -156,11 +154,9 @@ async def overhead(db: Database, goals: int, judged_goals: int, tasks: int = 5) 
     bare_run = (bare, None, bare_inputs)
     out_run = (chimera_out, _publishing(out_services), inputs)
     in_run = (chimera_in, _publishing(in_services), inputs)
-    await _alternating([bare_run, out_run, in_run], 3, tasks)  # warm-up: models, tables
-    (bare_s, bare_cpu), (out_s, out_cpu) = await _alternating([bare_run, out_run], goals, tasks)
-    (bare_j, bare_j_cpu), (in_s, in_cpu) = await _alternating(
-        [bare_run, in_run], judged_goals, tasks
-    )
+    await _alternating([bare_run, out_run, in_run], 3)  # warm-up: models, tables
+    (bare_s, bare_cpu), (out_s, out_cpu) = await _alternating([bare_run, out_run], goals)
+    (bare_j, bare_j_cpu), (in_s, in_cpu) = await _alternating([bare_run, in_run], judged_goals)
     return {
         "goals": goals, "tasks_per_goal": tasks, "judged_goals": judged_goals,
         "bare_ms_per_goal": round(bare_s * 1000, 1),
